@@ -1,0 +1,91 @@
+"""Fetch a file over HTTP(S) with an md5 check; nothing reaches the target path unless it is complete and verified.
+
+Failures come in two kinds, because the workflow treats them differently:
+:class:`Unreachable` (no connection could be made: DNS, refused, timeout
+before any answer) may be replaced by local training; :class:`DownloadError`
+(HTTP error status, truncated body, md5 mismatch) is always an error.
+"""
+
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.error
+import urllib.request
+
+CHUNK = 1 << 20
+
+
+class DownloadError(RuntimeError):
+    """The server answered, but what arrived is not the file we asked for."""
+
+
+class Unreachable(DownloadError):
+    """No connection to the server could be made."""
+
+
+def md5sum(path):
+    """Hex md5 of a file."""
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _open(url, timeout):
+    req = urllib.request.Request(url, headers={"User-Agent": "repgeom"})
+    try:
+        return urllib.request.urlopen(req, timeout=timeout)
+    except urllib.error.HTTPError as err:
+        raise DownloadError(f"{url}: HTTP {err.code} {err.reason}") from None
+    except (urllib.error.URLError, OSError) as err:  # DNS, refused, timeout, TLS...
+        raise Unreachable(f"{url}: unreachable ({getattr(err, 'reason', err)})") from None
+
+
+def _copy(url, resp, out, progress):
+    expected = resp.headers.get("Content-Length")
+    expected = int(expected) if expected is not None else None
+    h = hashlib.md5()
+    got = 0
+    try:
+        while True:
+            block = resp.read(CHUNK)
+            if not block:
+                break
+            out.write(block)
+            h.update(block)
+            got += len(block)
+            if progress:
+                progress(got, expected)
+    except (http.client.IncompleteRead, OSError) as err:
+        raise DownloadError(f"{url}: transfer broke off after {got} bytes ({err!r})") from None
+    if expected is not None and got != expected:
+        raise DownloadError(f"{url}: truncated body ({got} of {expected} bytes)")
+    return h.hexdigest(), got
+
+
+def fetch(url, dest, md5, timeout=15.0, progress=None):
+    """Download ``url`` to ``dest`` if its md5 is ``md5``; returns (md5, size).
+
+    The body streams into a temp file beside ``dest`` and is renamed into place
+    only after the length (when the server sent one) and the md5 both check out.
+    """
+    if not md5:
+        raise ValueError(f"no md5 given for {url}: refusing to download an unverifiable file")
+    folder = os.path.dirname(os.path.abspath(dest))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            resp = _open(url, timeout)
+            with resp:
+                digest, size = _copy(url, resp, out, progress)
+        if digest != md5.lower():
+            raise DownloadError(f"{url}: md5 mismatch (expected {md5.lower()}, got {digest}); file discarded")
+        os.replace(tmp, dest)
+        tmp = None
+        return digest, size
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)

@@ -1,0 +1,22 @@
+localrules:
+    mnist,
+
+
+rule mnist:
+    output:
+        f"{RESULTS}/data/mnist.npz",
+    params:
+        source=config["data"]["source"],
+        idx_dir=lambda w: f"--idx-dir {config['data']['idx_dir']}" if config["data"]["idx_dir"] else "",
+        download_dir=f"{RESOURCES}/mnist",
+        heldout=config["data"]["embedded_heldout_per_class"],
+        seed=config["data"]["split_seed"],
+        code=code_version("mnist"),
+    log:
+        f"{RESULTS}/logs/mnist.log",
+    conda:
+        "../envs/repgeom.yaml"
+    shell:
+        "{PYTHON} -m repgeom mnist --source {params.source} {params.idx_dir}"
+        " --download-dir {params.download_dir} --heldout-per-class {params.heldout}"
+        " --split-seed {params.seed} --out {output} > {log} 2>&1"
