@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
+# rules call `python -m repgeom ...`: the venv's python must come first on PATH
+export PATH := $(abspath $(BIN)):$(PATH)
 
 # torch/torchvision: the pair this machine kind serves locally (see README "Install").
 ifeq ($(shell uname -m),aarch64)

@@ -38,7 +38,11 @@ _GLOBAL_RE = re.compile(r"(?:Unsupported global: GLOBAL|global|GLOBAL)\s+([\w.]+
 def _refusal(path, err):
     text = str(err)
     m = _GLOBAL_RE.search(text)
-    what = f"the disallowed global {m.group(1)}" if m else "a construct the safe loader does not allow"
+    if m:
+        name = m.group(1) if "." in m.group(1) else f"builtins.{m.group(1)}"
+        what = f"the disallowed global {name}"
+    else:
+        what = "a construct the safe loader does not allow"
     return CheckpointRefused(
         f"{path}: refused to load: it references {what}. Only state_dicts and the tutorial's "
         f"Net/recurrent_Net modules are accepted; nothing in the file was executed."

@@ -81,17 +81,17 @@ def has_idx(folder):
 def _read_idx(path):
     from torchvision.datasets.mnist import read_image_file, read_label_file
 
-    if path.endswith(".gz"):
-        import tempfile
-
-        with gzip.open(path, "rb") as src, tempfile.NamedTemporaryFile(delete=False) as dst:
-            shutil.copyfileobj(src, dst)
-        try:
-            return _read_idx(dst.name)
-        finally:
-            os.unlink(dst.name)
     reader = read_image_file if "images" in os.path.basename(path) else read_label_file
-    return reader(path).numpy()
+    if not path.endswith(".gz"):
+        return reader(path).numpy()
+    import tempfile
+
+    with gzip.open(path, "rb") as src, tempfile.NamedTemporaryFile(delete=False) as dst:
+        shutil.copyfileobj(src, dst)
+    try:
+        return reader(dst.name).numpy()
+    finally:
+        os.unlink(dst.name)
 
 
 def load_idx(folder):

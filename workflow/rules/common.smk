@@ -17,7 +17,6 @@ RESULTS = config["results"]
 RESOURCES = config["resources_dir"]
 MODELS = config["models"]
 SRC = os.path.join(workflow.basedir, "src", "repgeom")
-PYTHON = sys.executable
 
 
 wildcard_constraints:

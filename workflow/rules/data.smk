@@ -17,6 +17,6 @@ rule mnist:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "{PYTHON} -m repgeom mnist --source {params.source} {params.idx_dir}"
+        "python -m repgeom mnist --source {params.source} {params.idx_dir}"
         " --download-dir {params.download_dir} --heldout-per-class {params.heldout}"
         " --split-seed {params.seed} --out {output} > {log} 2>&1"

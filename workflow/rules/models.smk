@@ -16,7 +16,7 @@ rule fetch_checkpoint:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "{PYTHON} -m repgeom fetch --url {params.url:q} --md5 {params.md5} --timeout {params.timeout}"
+        "python -m repgeom fetch --url {params.url:q} --md5 {params.md5} --timeout {params.timeout}"
         " --on-unreachable {params.on_unreachable} --outdir {output} > {log} 2>&1"
 
 
@@ -42,6 +42,6 @@ rule checkpoint:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "{PYTHON} -m repgeom checkpoint --model {wildcards.model} --spec {params.spec:q}"
+        "python -m repgeom checkpoint --model {wildcards.model} --spec {params.spec:q}"
         " --data {input.data} {params.fetched} --fgsm-eps {params.fgsm_eps} --threads {threads}"
         " --out {output.checkpoint} --record {output.record} > {log} 2>&1"

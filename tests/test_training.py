@@ -1,0 +1,44 @@
+import torch
+
+from repgeom import attacks, mnist, training
+
+
+def _small():
+    d = mnist.load_embedded(100, 0)
+    return d.train_images[:640], d.train_labels[:640]
+
+
+def test_training_is_deterministic_given_the_seed():
+    x, y = _small()
+    r = training.Recipe(epochs=1, seed=5)
+    a, ha = training.train("feedforward", x, y, r)
+    b, hb = training.train("feedforward", x, y, r)
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
+    assert [h["loss"] for h in ha] == [h["loss"] for h in hb]
+    c, _ = training.train("feedforward", x, y, training.Recipe(epochs=1, seed=6))
+    assert not torch.equal(a.fc2.weight, c.fc2.weight)
+
+
+def test_fgsm_recipe_trains_on_adversarial_batches():
+    x, y = _small()
+    lines = []
+    model, hist = training.train("recurrent", x, y, training.Recipe(recipe="fgsm", epochs=2), progress=lines.append)
+    assert len(hist) == 2 and not model.training
+    assert any("epoch 2/2 done" in line for line in lines)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_accuracy_counts():
+    d = mnist.load_embedded(100, 0)
+    torch.manual_seed(0)
+    model = training.networks.build("feedforward").eval()
+    correct, n = training.accuracy(model, mnist.normalize(d.test_images[:100]), d.test_labels[:100])
+    assert n == 100 and 0 <= correct <= 100
+
+
+def test_fgsm_rejects_bad_eps():
+    import pytest
+    m = training.networks.build("feedforward").eval()
+    with pytest.raises(ValueError, match="eps"):
+        attacks.fgsm(m, torch.zeros(1, 1, 28, 28), torch.zeros(1, dtype=torch.long), 1.5)
