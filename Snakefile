@@ -10,6 +10,8 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
+include: "workflow/rules/stimuli.smk"
+include: "workflow/rules/rdms.smk"
 
 
 rule all:

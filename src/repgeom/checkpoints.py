@@ -15,15 +15,12 @@ import torch
 import torch.nn as nn
 
 from . import networks
+from .errors import CheckpointRefused
 
 FORMAT = "repgeom-checkpoint/1"
 
 # What a whole-module pickle of the tutorial's networks needs beyond tensors.
 _LAYER_GLOBALS = [nn.Conv2d, nn.Dropout, nn.Linear, nn.Sequential, nn.AdaptiveAvgPool2d, nn.Flatten, set]
-
-
-class CheckpointRefused(ValueError):
-    """The file holds something other than what the loader allows."""
 
 
 def _safe_globals():

@@ -88,6 +88,17 @@ def _cross_checks(cfg):
                 if s not in stimuli:
                     problems.append(f"config.{section}.{name}: unknown stimulus set {s!r}; "
                                     f"configured sets: {sorted(stimuli)}")
+    for section in ("rdms",):
+        for name, spec in (cfg.get(section) or {}).items():
+            for m in spec.get("models", []):
+                if m in models and isinstance(spec.get("nodes"), list):
+                    from .nodes import node_names
+
+                    valid = node_names(models[m]["arch"], models[m].get("time_steps", 5))
+                    bad = [n for n in spec["nodes"] if n not in valid]
+                    if bad:
+                        problems.append(f"config.{section}.{name}.nodes: unknown node(s) {bad} for model {m!r}; "
+                                        f"valid: {valid}")
     return problems
 
 

@@ -11,16 +11,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-FEEDFORWARD_NODES = [
-    "input", "conv1", "relu", "conv2", "relu_1", "max_pool2d", "dropout1",
-    "flatten", "fc1", "relu_2", "dropout2", "fc2", "softmax",
-]
-RECURRENT_NODES = [
-    "input", "conv1", "conv2", "add", "relu", "conv2_1", "add_1", "relu_1",
-    "conv2_2", "add_2", "relu_2", "conv2_3", "add_3", "relu_3", "conv2_4",
-    "add_4", "relu_4", "readout.dropout", "readout.avgpool", "readout.flatten",
-    "readout.linear", "softmax",
-]
+from .nodes import FEEDFORWARD_NODES, recurrent_nodes
+
+RECURRENT_NODES = recurrent_nodes(5)
 
 
 class Net(nn.Module):

@@ -2,11 +2,14 @@
 import hashlib
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from repgeom.config import ConfigError, load_schema, validate as validate_config
+from repgeom import nodes as repgeom_nodes
+from repgeom.stimuli import expand_sets
 
 try:
     config = validate_config(config, load_schema(os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")))
@@ -16,17 +19,25 @@ except ConfigError as err:
 RESULTS = config["results"]
 RESOURCES = config["resources_dir"]
 MODELS = config["models"]
+STIM_SETS = expand_sets(config["stimuli"])  # concrete set id -> spec (eps sweeps expanded)
 SRC = os.path.join(workflow.basedir, "src", "repgeom")
+FEATURE_OPTS = config["features"]
+
+
+def _alternatives(names):
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or "NONE"
 
 
 wildcard_constraints:
-    model="|".join(sorted(MODELS)),
+    model=_alternatives(MODELS),
+    set=_alternatives(STIM_SETS),
+    method="[a-z]+",
 
 
-def code_version(*modules):
-    """Hash of the source of the named repgeom modules: a param, so code edits rerun exactly the affected rules."""
+def code_version(step, *modules):
+    """Hash of a step's source and of the core modules it uses: a param, so code edits rerun exactly the affected rules."""
     h = hashlib.sha256()
-    for name in ("__main__",) + modules:
+    for name in (f"steps/{step}", "steps/_shell") + modules:
         with open(os.path.join(SRC, f"{name}.py"), "rb") as f:
             h.update(f.read())
     return h.hexdigest()[:16]
@@ -35,6 +46,8 @@ def code_version(*modules):
 def as_json(obj):
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
+
+# ---- models -------------------------------------------------------------------------------------
 
 def model_spec(wildcards):
     return as_json(MODELS[wildcards.model])
@@ -58,8 +71,108 @@ def fetched_arg(wildcards, input):
     return f"--fetched {input.fetched}" if "fetched" in input.keys() else ""
 
 
+def checkpoint_files(model):
+    return {"checkpoint": f"{RESULTS}/checkpoints/{model}.pt", "record": f"{RESULTS}/checkpoints/{model}.json"}
+
+
+# ---- stimulus sets ------------------------------------------------------------------------------
+
+def sets_of(names):
+    """Concrete set ids for config set names (an eps sweep stands for all its sets)."""
+    out = []
+    for name in names:
+        out += [s for s, spec in STIM_SETS.items() if s == name or spec.get("sweep") == name]
+    return out
+
+
+def stimuli_inputs(wildcards):
+    spec = STIM_SETS[wildcards.set]
+    if spec["kind"] != "fgsm":
+        return {"data": f"{RESULTS}/data/mnist.npz"}
+    return {"base": f"{RESULTS}/stimuli/{spec['base']}.zarr", **checkpoint_files(spec["model"])}
+
+
+def stimuli_args(wildcards, input):
+    if "base" in input.keys():
+        return f"--base {input.base} --checkpoint {input.checkpoint} --record {input.record}"
+    return f"--data {input.data}"
+
+
+# ---- features and RDM cubes -------------------------------------------------------------------
+
+def _model_nodes(model, request):
+    spec = MODELS[model]
+    return repgeom_nodes.resolve(spec["arch"], request, spec.get("time_steps", 5))
+
+
+def _union(model, lists):
+    order = repgeom_nodes.node_names(MODELS[model]["arch"], MODELS[model].get("time_steps", 5))
+    wanted = set().union(*lists) if lists else set()
+    return [n for n in order if n in wanted]
+
+
+def rdm_cubes():
+    """{(method, model, set): nodes} over every configured RDM request."""
+    cubes = {}
+    for req in config["rdms"].values():
+        for model in req["models"]:
+            for s in sets_of(req["stimuli"]):
+                key = (req["method"], model, s)
+                cubes.setdefault(key, []).append(_model_nodes(model, req["nodes"]))
+    return {k: _union(k[1], v) for k, v in cubes.items()}
+
+
+RDM_CUBES = rdm_cubes()
+
+
+def feature_stores():
+    """{(model, set): nodes}: what every consumer of that model's features on that set needs."""
+    stores = {}
+    for (method, model, s), nodes in RDM_CUBES.items():
+        stores.setdefault((model, s), []).append(nodes)
+    return {k: _union(k[0], v) for k, v in stores.items()}
+
+
+FEATURE_STORES = feature_stores()
+
+
+def feature_nodes(wildcards):
+    return as_json(FEATURE_STORES[(wildcards.model, wildcards.set)])
+
+
+def cube_nodes(wildcards):
+    return as_json(RDM_CUBES[(wildcards.method, wildcards.model, wildcards.set)])
+
+
+def feature_inputs(wildcards):
+    return {"stimuli": f"{RESULTS}/stimuli/{wildcards.set}.zarr", **checkpoint_files(wildcards.model)}
+
+
+def feature_mem_mb(wildcards):
+    n = _set_size(wildcards.set)
+    return 1000 + n // 2
+
+
+def rdm_mem_mb(wildcards):
+    n = _set_size(wildcards.set)
+    return int(1000 + 3 * 4 * n * n / 1e6 + 0.4 * n)
+
+
+def _set_size(s):
+    spec = STIM_SETS[s]
+    if spec["kind"] == "fgsm":
+        return _set_size(spec["base"])
+    return spec["n"] * (10 if spec["kind"] == "per_class" else 1)
+
+
+# ---- targets ------------------------------------------------------------------------------------
+
 def all_outputs():
     out = []
     for m in MODELS:
-        out += [f"{RESULTS}/checkpoints/{m}.pt", f"{RESULTS}/checkpoints/{m}.json"]
+        out += list(checkpoint_files(m).values())
+    out += [f"{RESULTS}/stimuli/{s}.zarr" for s in STIM_SETS]
+    if STIM_SETS:
+        out.append(f"{RESULTS}/accuracy.csv")
+    out += [f"{RESULTS}/rdms/{method}/{model}/{s}.zarr" for (method, model, s) in RDM_CUBES]
     return out

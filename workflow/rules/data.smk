@@ -11,12 +11,12 @@ rule mnist:
         download_dir=f"{RESOURCES}/mnist",
         heldout=config["data"]["embedded_heldout_per_class"],
         seed=config["data"]["split_seed"],
-        code=code_version("mnist"),
+        code=code_version("mnist", "mnist"),
     log:
         f"{RESULTS}/logs/mnist.log",
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "python -m repgeom mnist --source {params.source} {params.idx_dir}"
+        "python -m repgeom.steps.mnist --source {params.source} {params.idx_dir}"
         " --download-dir {params.download_dir} --heldout-per-class {params.heldout}"
         " --split-seed {params.seed} --out {output} > {log} 2>&1"

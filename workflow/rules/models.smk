@@ -10,13 +10,13 @@ rule fetch_checkpoint:
         md5=lambda w: MODELS[w.model]["checkpoint"]["md5"],
         timeout=config["download"]["timeout"],
         on_unreachable=config["download"]["on_unreachable"],
-        code=code_version("download"),
+        code=code_version("fetch", "download"),
     log:
         f"{RESULTS}/logs/fetch_checkpoint/{{model}}.log",
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "python -m repgeom fetch --url {params.url:q} --md5 {params.md5} --timeout {params.timeout}"
+        "python -m repgeom.steps.fetch --url {params.url:q} --md5 {params.md5} --timeout {params.timeout}"
         " --on-unreachable {params.on_unreachable} --outdir {output} > {log} 2>&1"
 
 
@@ -30,7 +30,7 @@ rule checkpoint:
         spec=model_spec,
         fetched=fetched_arg,
         fgsm_eps=config["evaluation"]["fgsm_eps"],
-        code=code_version("checkpoints", "training", "networks", "attacks", "mnist", "download"),
+        code=code_version("checkpoint", "checkpoints", "training", "networks", "attacks", "mnist", "download"),
     threads: 2
     resources:
         mem_mb=2000,
@@ -42,6 +42,6 @@ rule checkpoint:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "python -m repgeom checkpoint --model {wildcards.model} --spec {params.spec:q}"
+        "python -m repgeom.steps.checkpoint --model {wildcards.model} --spec {params.spec:q}"
         " --data {input.data} {params.fetched} --fgsm-eps {params.fgsm_eps} --threads {threads}"
         " --out {output.checkpoint} --record {output.record} > {log} 2>&1"

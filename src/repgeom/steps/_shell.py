@@ -1,0 +1,78 @@
+"""Shared plumbing of the workflow steps: logging, clean errors, devices, JSON records, checkpoints."""
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+log = logging.getLogger("repgeom")
+
+
+def write_json(obj, path):
+    """Write JSON atomically (temp file + rename)."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def set_threads(n):
+    import torch
+
+    if n:
+        torch.set_num_threads(int(n))
+
+
+def torch_device(name):
+    """torch device for config's ``device`` (auto/cpu/cuda)."""
+    import torch
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("config says device: cuda, but torch sees no CUDA device")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def light_device(name):
+    """Like :func:`device`, but without importing torch unless a GPU could be there (numpy steps)."""
+    if name == "cpu" or (name == "auto" and not os.path.exists("/proc/driver/nvidia/version")):
+        return "cpu"
+    return str(torch_device(name))
+
+
+def provenance():
+    from .. import __version__
+
+    return {"repgeom_version": __version__}
+
+
+def load_checkpoint(path, record_path):
+    """(model in eval mode, its provenance record)."""
+    from .. import checkpoints
+
+    with open(record_path) as f:
+        record = json.load(f)
+    return checkpoints.load_model(path, arch=record["arch"]), record
+
+
+def main(description, add_arguments, run, argv=None):
+    """Parse arguments, set up logging to stderr, run; known failures become one clear line and exit 1."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("-v", "--verbose", action="store_true")
+    add_arguments(p)
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    from ..errors import CheckpointRefused
+    from ..download import DownloadError
+    from ..mnist import MnistUnavailable
+
+    try:
+        run(a)
+    except (CheckpointRefused, DownloadError, MnistUnavailable, ValueError) as err:
+        log.debug("traceback", exc_info=True)
+        log.error("%s", err)
+        raise SystemExit(1) from None
