@@ -67,11 +67,12 @@ def iter_features(model, images, nodes, batch_size=500, device="cpu"):
 
 def extract(model, images, nodes, batch_size=500, device="cpu"):
     """All requested nodes in memory: {node: (N, P) float32}, aliases included as the same arrays."""
-    parts, aliases = {}, {}
-    for _, feats, aliases, _ in iter_features(model, images, nodes, batch_size, device):
+    out, aliases = {}, {}
+    for start, feats, aliases, _ in iter_features(model, images, nodes, batch_size, device):
         for n, v in feats.items():
-            parts.setdefault(n, []).append(v)
-    out = {n: np.concatenate(v) for n, v in parts.items()}
+            if n not in out:
+                out[n] = np.empty((len(images), v.shape[1]), dtype=np.float32)
+            out[n][start:start + len(v)] = v
     for node, prev in aliases.items():
         out[node] = out[prev]
     return {n: out[n] for n in nodes}

@@ -5,13 +5,17 @@
 * ``correlation``: 1 - Pearson r across channels (rows centred; constant rows
   give NaN, as in rsatoolbox).
 
-Both are one Gram matrix away: D = (|a|² + |b|² - 2 a·b) / P, or 1 - z_a·z_b
-for centred, unit-norm rows.  Only the upper triangle of blocks is multiplied
-(about half the FLOPs of a full product) and the work runs in float32 GEMM on
-the CPU through numpy's BLAS (measured ~2x torch's CPU matmul here) or on CUDA
-through torch.  Per-row statistics (means, norms, squared norms) are taken in
-float64.  Every other rsatoolbox method is delegated to rsatoolbox.
-Matrices are returned square with an exact zero diagonal (what
+Both are one Gram matrix away: D = (|a|² + |b|² - 2 a·b) / P on
+column-centred rows (translation invariance; it removes most float32
+cancellation), or 1 - a·b / (|a| |b|) on row-centred rows.  The squared
+norms are the Gram diagonal itself, so D_ii is exactly consistent.  The
+product runs in the input's precision (float32 features -> float32 BLAS).
+Up to ``FULL_MAX`` stimuli it is one ``Z @ Z.T``, which numpy hands to BLAS
+``syrk`` (symmetric: half the FLOPs; measured here 2.9 s vs 5.8 s for torch's
+CPU matmul at N=5,000, P=21,632), finished in place so the N x N result is
+the only large allocation.  Beyond that, row blocks of the upper triangle
+bound every temporary to a block.  On CUDA the same runs through torch.  Every other rsatoolbox method is delegated
+to rsatoolbox.  Matrices come back square with an exact zero diagonal (what
 ``RDMs.get_matrices()`` gives).
 """
 
@@ -22,69 +26,96 @@ RSATOOLBOX_METHODS = ("mahalanobis", "poisson")
 METHODS = FAST_METHODS + RSATOOLBOX_METHODS
 
 
-def _prepare(X, method):
-    """Rows ready for the Gram product (in X's precision, at least float32) and, for euclidean, squared norms (float64)."""
-    X = np.asarray(X)
+def _prepare(X, method, overwrite=False):
+    """Rows centred as the method needs (columns for euclidean, rows for correlation), in X's precision.
+
+    With ``overwrite`` a float32/float64 X is centred in place (no second N x P array).
+    """
     work = np.float64 if X.dtype == np.float64 else np.float32
-    X64 = X.astype(np.float64, copy=False)
-    if method == "euclidean":
-        # translation invariant: centring the columns removes most float32 cancellation
-        Z = X64 - X64.mean(axis=0, keepdims=True)
-        Zw = Z.astype(work, copy=False)
-        sq = np.einsum("ij,ij->i", Zw, Zw, dtype=np.float64)
-        return Zw, sq
-    Z = X64 - X64.mean(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        Z = Z / np.sqrt(np.einsum("ij,ij->i", Z, Z))[:, None]
-    return Z.astype(work, copy=False), None
+    axis = 0 if method == "euclidean" else 1
+    mean = X.mean(axis=axis, dtype=np.float64, keepdims=True).astype(work)
+    if overwrite and X.dtype == work and X.flags.writeable and X.flags.c_contiguous:
+        X -= mean
+        return X
+    return np.subtract(X, mean, dtype=work)
 
 
-def _finish(G, method, sq_i, sq_j, P):
+def _finish(G, method, a, b, P):
+    """Dissimilarity block from a Gram block and the rows' (a) and columns' (b) squared norms."""
     if method == "euclidean":
-        D = sq_i[:, None] + sq_j[None, :] - 2.0 * G
+        D = a[:, None] + b[None, :] - 2.0 * G
         np.maximum(D, 0.0, out=D)
         D /= P
         return D
-    return 1.0 - G
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 1.0 - G / np.sqrt(a[:, None] * b[None, :])
 
 
-def _blocks(n, block):
+FULL_MAX = 16384  # stimuli up to which the whole Gram is one symmetric product
+
+
+def _finish_inplace(G, method, sq, P):
+    """Turn a full Gram matrix into the RDM in place (no second N x N array)."""
+    if method == "euclidean":
+        G *= -2.0
+        G += sq[:, None]
+        G += sq[None, :]
+        np.maximum(G, 0.0, out=G)
+        G /= P
+        return G
+    with np.errstate(invalid="ignore", divide="ignore"):
+        norms = np.sqrt(sq)
+        G /= norms[:, None]
+        G /= norms[None, :]
+    np.subtract(1.0, G, out=G)
+    return G
+
+
+def _spans(n, block):
     return [(s, min(s + block, n)) for s in range(0, n, block)]
 
 
-def _gram_cpu(Z, out_dtype, method, sq, P, block):
+def _gram_rdm(Z, method, P, block, matmul, empty, transpose, finish=_finish):
     n = Z.shape[0]
-    D = np.empty((n, n), dtype=out_dtype)
-    spans = _blocks(n, block)
+    spans = _spans(n, block)
+    diag_blocks = [matmul(Z[i0:i1], Z[i0:i1]) for i0, i1 in spans]
+    sq = [blk.diagonal().copy() for blk in diag_blocks]
+    D = empty(n)
     for a, (i0, i1) in enumerate(spans):
-        for (j0, j1) in spans[a:]:
-            G = (Z[i0:i1] @ Z[j0:j1].T).astype(np.float64)
-            blk = _finish(G, method, sq[i0:i1] if sq is not None else None,
-                          sq[j0:j1] if sq is not None else None, P)
+        for b in range(a, len(spans)):
+            j0, j1 = spans[b]
+            G = diag_blocks[a] if a == b else matmul(Z[i0:i1], Z[j0:j1])
+            blk = finish(G, method, sq[a], sq[b], P)
             D[i0:i1, j0:j1] = blk
-            if j0 != i0:
-                D[j0:j1, i0:i1] = blk.T
+            if a != b:
+                D[j0:j1, i0:i1] = transpose(blk)
+        diag_blocks[a] = None
     return D
 
 
-def _gram_torch(Z, out_dtype, method, sq, P, block, device):
+def _rdm_cpu(Z, method, P, block):
+    if block >= len(Z):
+        G = Z @ Z.T  # BLAS syrk
+        sq = G.diagonal().copy()
+        return _finish_inplace(G, method, sq, P)
+    return _gram_rdm(Z, method, P, block, matmul=lambda x, y: x @ y.T,
+                     empty=lambda n: np.empty((n, n), dtype=Z.dtype), transpose=lambda m: m.T)
+
+
+def _rdm_torch(Z, method, P, block, device):
     import torch
 
-    Zt = torch.from_numpy(Z).to(device)
-    sqt = torch.from_numpy(sq).to(device) if sq is not None else None
-    n = Z.shape[0]
-    D = torch.empty((n, n), dtype=torch.float64, device=device)
-    for a, (i0, i1) in enumerate(_blocks(n, block)):
-        for (j0, j1) in _blocks(n, block)[a:]:
-            G = (Zt[i0:i1] @ Zt[j0:j1].T).double()
-            if method == "euclidean":
-                blk = (sqt[i0:i1, None] + sqt[None, j0:j1] - 2.0 * G).clamp_min_(0.0) / P
-            else:
-                blk = 1.0 - G
-            D[i0:i1, j0:j1] = blk
-            if j0 != i0:
-                D[j0:j1, i0:i1] = blk.T
-    return D.cpu().numpy().astype(out_dtype)
+    Zt = torch.from_numpy(np.ascontiguousarray(Z)).to(device)
+
+    def finish_torch(G, method, a, b, P):
+        if method == "euclidean":
+            return (a[:, None] + b[None, :] - 2.0 * G).clamp_min_(0.0) / P
+        return 1.0 - G / torch.sqrt(a[:, None] * b[None, :])
+
+    D = _gram_rdm(Zt, method, P, block, matmul=lambda x, y: x @ y.T,
+                  empty=lambda n: torch.empty((n, n), dtype=Zt.dtype, device=device), transpose=lambda m: m.T,
+                  finish=finish_torch)
+    return D.cpu().numpy()
 
 
 def _rsatoolbox_rdm(X, method):
@@ -94,22 +125,25 @@ def _rsatoolbox_rdm(X, method):
     return calc_rdm(Dataset(np.asarray(X, dtype=np.float64)), method=method).get_matrices()[0]
 
 
-def compute(X, method="euclidean", block=2048, device="cpu", out_dtype=None):
-    """The (N, N) RDM of the rows of ``X`` (N stimuli x P channels), float64 for float64 input, else float32."""
+def compute(X, method="euclidean", block=None, device="cpu", overwrite=False):
+    """The (N, N) RDM of the rows of ``X`` (N stimuli x P channels): float64 for float64 input, else float32.
+
+    ``overwrite=True`` lets the computation reuse X's memory (X is then garbage).
+    """
     if method not in METHODS:
         raise ValueError(f"unknown RDM method {method!r}; valid: {list(METHODS)}")
     X = np.asarray(X)
     X = X.reshape(len(X), -1)
-    if out_dtype is None:
-        out_dtype = np.float64 if X.dtype == np.float64 else np.float32
+    out_dtype = np.float64 if X.dtype == np.float64 else np.float32
     if method in RSATOOLBOX_METHODS:
         D = _rsatoolbox_rdm(X, method).astype(out_dtype)
     else:
-        Z, sq = _prepare(X, method)
+        Z = _prepare(X, method, overwrite)
+        block = block or FULL_MAX
         if str(device).startswith("cuda"):
-            D = _gram_torch(Z, out_dtype, method, sq, X.shape[1], block, device)
+            D = _rdm_torch(Z, method, X.shape[1], block, device)
         else:
-            D = _gram_cpu(Z, out_dtype, method, sq, X.shape[1], block)
+            D = _rdm_cpu(Z, method, X.shape[1], block)
     np.fill_diagonal(D, 0.0)
     return D
 

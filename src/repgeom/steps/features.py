@@ -1,12 +1,11 @@
-"""Per-node activations of a model on a stimulus set."""
+"""Per-node activations of a model on a stimulus set, streamed into a Zarr store."""
 
 import json
 
-from ._shell import log, main, set_threads, torch_device, provenance, load_checkpoint
+from ._shell import load_checkpoint, log, main, provenance, set_threads, torch_device
 
 
 def run(a):
-    import numpy as np
     import xarray as xr
 
     from .. import features, store
@@ -15,29 +14,14 @@ def run(a):
     model, record = load_checkpoint(a.checkpoint, a.record)
     stim = xr.open_zarr(a.stimuli)
     nodes = features.select_nodes(model, json.loads(a.nodes))
-    n = stim.sizes["stim"]
-    images = stim["images"].values
-    device = torch_device(a.device)
     attrs = {"model": record["model"], "arch": record["arch"], "checkpoint_md5": record["md5"],
              "checkpoint_source": record["source"], "stimulus_set": stim.attrs["stimulus_set"],
              "stimuli": dict(stim.attrs), "nodes": nodes, **provenance()}
-    with store.atomic_dir(a.out) as tmp:
-        store.create_coords(tmp, {"stim": stim["stim"].values, "label": ("stim", stim["label"].values)}, attrs)
-        arrays = {}
-        for start, feats, aliases, shapes in features.iter_features(model, images, nodes, a.batch_size, device):
-            if not arrays:
-                for node, v in feats.items():
-                    arrays[node] = store.add_array(tmp, node, (n, v.shape[1]), (min(a.batch_size, n), v.shape[1]),
-                                                   ("stim", f"{node}/unit"), attrs={"shape": shapes[node]})
-                import zarr
-                g = zarr.open_group(tmp, mode="r+")
-                g.attrs.update(store.jsonable({"aliases": aliases, "shapes": shapes}))
-            for node, v in feats.items():
-                arrays[node][start:start + len(v)] = v
-            log.info("features: %d / %d images", min(start + a.batch_size, n), n)
-        store.consolidate(tmp)
+    batches = features.iter_features(model, stim["images"].values, nodes, a.batch_size, torch_device(a.device))
+    stored, aliases = store.write_features_store(a.out, batches, stim["stim"].values, stim["label"].values, attrs,
+                                                 a.batch_size, progress=log.info)
     log.info("%s on %s: %d nodes (%d stored, aliases %s)", record["model"], attrs["stimulus_set"], len(nodes),
-             len(arrays), aliases)
+             len(stored), aliases)
 
 
 def add_arguments(p):

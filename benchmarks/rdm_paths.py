@@ -1,0 +1,356 @@
+"""Benchmark: repgeom's RDMs and representational paths against the tutorial's own way (rsatoolbox).
+
+Prints figures; asserts nothing.  Each variant runs in a fresh subprocess so
+its peak memory (ru_maxrss) is its own.
+
+    python benchmarks/rdm_paths.py                 # everything (≈15 min on 2 cores)
+    python benchmarks/rdm_paths.py --sections rdms --n-rdm 2000
+    python benchmarks/rdm_paths.py --sections path --n-path 2000
+    python benchmarks/rdm_paths.py --sections scaling --sizes 1000 2000 5000 10000
+
+Features come from the standard model (``results/checkpoints/standard.pt`` when
+it exists, else an untrained network: timings don't depend on the weights).
+Images: every digit of ``results/data/mnist.npz`` (train and held-out), or the
+embedded subset; beyond that, copies shifted by one pixel stand in for more
+digits (say so in the output).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "src"))
+PEAK_GFLOPS = 180.0  # fp32 GEMM peak quoted for this 2-core machine
+
+
+# ---- inputs -------------------------------------------------------------------------------------
+
+def load_images(n):
+    from repgeom import mnist
+
+    path = os.path.join(REPO, "results/data/mnist.npz")
+    data = mnist.read(path) if os.path.exists(path) else mnist.load_embedded()
+    imgs = np.concatenate([data.test_images, data.train_images])
+    labels = np.concatenate([data.test_labels, data.train_labels])
+    note = f"{len(imgs)} {data.source} digits"
+    shift = 1
+    while len(imgs) < n:
+        imgs = np.concatenate([imgs, np.roll(imgs[: n - len(imgs)], shift, axis=(1, 2))])
+        labels = np.concatenate([labels, labels[: n - len(labels)]])
+        note += f" + copies shifted by {shift} px"
+        shift += 1
+    return mnist.normalize(imgs[:n]), labels[:n], note
+
+
+def load_model():
+    from repgeom import checkpoints, networks
+
+    path = os.path.join(REPO, "results/checkpoints/standard.pt")
+    if os.path.exists(path):
+        return checkpoints.load_model(path, arch="feedforward"), "results/checkpoints/standard.pt"
+    import torch
+
+    torch.manual_seed(0)
+    return networks.Net().eval(), "untrained Net (no checkpoint found)"
+
+
+# ---- workers (run in subprocesses) ----------------------------------------------------------------
+
+def worker_rdm_ours(args):
+    from repgeom import rdm
+
+    X = np.load(args.features, mmap_mode="r")[: args.n]
+    X = np.ascontiguousarray(X)
+    t = time.perf_counter()
+    D = rdm.compute(X, args.method)
+    dt = time.perf_counter() - t
+    np.save(args.out, rdm.condensed(D).astype(np.float64))
+    return {"seconds": dt}
+
+
+def worker_rdm_rsatoolbox(args):
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm import calc_rdm
+
+    X = np.ascontiguousarray(np.load(args.features, mmap_mode="r")[: args.n])  # float32, as the tutorial has them
+    t = time.perf_counter()
+    rdms = calc_rdm(Dataset(X), method=args.method)
+    dt = time.perf_counter() - t
+    np.save(args.out, rdms.dissimilarities[0].astype(np.float64))
+    return {"seconds": dt}
+
+
+def worker_path_tutorial(args):
+    """The tutorial's rep_path, minus the drawing: features of all nodes at once, rsatoolbox RDMs, compare."""
+    import torch
+    import torch.nn.functional as F
+    import rsatoolbox
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm.calc import calc_rdm
+    from sklearn import manifold
+    from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+
+    torch.set_num_threads(2)
+    model, _ = load_model()
+    imgs, labels, _ = load_images(args.n)
+    labels = torch.as_tensor(labels)
+    np.asarray(rsatoolbox.rdm.RDMs(np.zeros((1, 3))).get_vectors())  # warm up imports
+    t0 = time.perf_counter()
+    return_layers, _ = get_graph_node_names(model)
+    model_features = create_feature_extractor(model, return_nodes=return_layers)(imgs)
+
+    def calc_rdms(model_features, method="correlation"):
+        ds_list = []
+        for layer, feats in model_features.items():
+            if len(feats.shape) > 2:
+                feats = feats.flatten(1)
+            ds_list.append(Dataset(feats.detach().numpy(), descriptors=dict(layer=layer)))
+        return calc_rdm(ds_list, method=method)
+
+    t1 = time.perf_counter()
+    rdms_list = [calc_rdms(model_features, method="euclidean"),
+                 calc_rdms({"labels": F.one_hot(labels).float()}, method="euclidean")]
+    rdms = rsatoolbox.rdm.concat(rdms_list)
+    t2 = time.perf_counter()
+    comp = rsatoolbox.rdm.compare(rdms, rdms, method="cosine")
+    t3 = time.perf_counter()
+    dist = np.nan_to_num(np.arccos(np.clip(comp, -1, 1)), nan=0.0)
+    dist = (dist + dist.T) / 2.0
+    manifold.MDS(n_components=2, max_iter=1000, n_init=10, normalized_stress="auto", metric="precomputed",
+                 init="random", random_state=0).fit_transform(dist)
+    t4 = time.perf_counter()
+    np.save(args.out, comp)
+    return {"seconds": t4 - t0, "features": t1 - t0, "rdms": t2 - t1, "compare": t3 - t2, "mds": t4 - t3}
+
+
+def worker_path_ours(args):
+    """repgeom's path: features streamed into a Zarr store, one RDM per distinct node into a cube, streamed compare."""
+    import torch
+    import zarr
+
+    import sklearn.manifold  # noqa: F401  (imported up front in both ways)
+
+    from repgeom import features, nodes, paths, rdm, store
+
+    torch.set_num_threads(2)
+    model, _ = load_model()
+    imgs, labels, _ = load_images(args.n)
+    tmp = tempfile.mkdtemp(dir=args.tmpdir)
+    fpath, cpath = os.path.join(tmp, "features.zarr"), os.path.join(tmp, "cube.zarr")
+    all_nodes = nodes.FEEDFORWARD_NODES
+    t0 = time.perf_counter()
+    batches = features.iter_features(model, imgs, all_nodes, batch_size=250)
+    ids = np.arange(args.n)
+    store.write_features_store(fpath, batches, ids, labels, {"nodes": all_nodes}, chunk_rows=250)
+    t1 = time.perf_counter()
+    store.write_rdm_cube(cpath, fpath, "euclidean", all_nodes, {"method": "euclidean"})
+    t2 = time.perf_counter()
+    cube = zarr.open_group(cpath, mode="r")["rdm"]
+    layers = [paths.CubeLayer(cube, k) for k in range(len(all_nodes))] + [rdm.labels_rdm(labels, "euclidean")]
+    comp = paths.compare(layers, args.n, "cosine")
+    t3 = time.perf_counter()
+    paths.embed_mds(paths.similarity_to_distance(comp, "arccos"), seed=0)
+    t4 = time.perf_counter()
+    np.save(args.out, comp)
+    unique = [n for n in all_nodes if n not in dict(zarr.open_group(fpath).attrs)["aliases"]]
+    P = {n: zarr.open_group(fpath)[n].shape[1] for n in unique}
+    import shutil
+
+    shutil.rmtree(tmp)
+    return {"seconds": t4 - t0, "features": t1 - t0, "rdms": t2 - t1, "compare": t3 - t2, "mds": t4 - t3,
+            "unique_P": P}
+
+
+def worker_path_memory(args):
+    """repgeom's engine in one process: features of all nodes held in memory (no stores), one RDM per distinct node."""
+    import torch
+
+    import sklearn.manifold  # noqa: F401
+
+    from repgeom import features, nodes, paths, rdm
+
+    torch.set_num_threads(2)
+    model, _ = load_model()
+    imgs, labels, _ = load_images(args.n)
+    all_nodes = nodes.FEEDFORWARD_NODES
+    t0 = time.perf_counter()
+    feats = features.extract(model, imgs, all_nodes, batch_size=500)
+    t1 = time.perf_counter()
+    cache, mats = {}, []
+    for node in all_nodes:
+        key = id(feats[node])
+        if key not in cache:
+            cache[key] = rdm.compute(feats[node], "euclidean")
+        mats.append(cache[key])
+    mats.append(rdm.labels_rdm(labels, "euclidean"))
+    del feats
+    t2 = time.perf_counter()
+    comp = paths.compare(mats, args.n, "cosine")
+    t3 = time.perf_counter()
+    paths.embed_mds(paths.similarity_to_distance(comp, "arccos"), seed=0)
+    t4 = time.perf_counter()
+    np.save(args.out, comp)
+    return {"seconds": t4 - t0, "features": t1 - t0, "rdms": t2 - t1, "compare": t3 - t2, "mds": t4 - t3}
+
+
+WORKERS = {"path-memory": worker_path_memory, "rdm-ours": worker_rdm_ours, "rdm-rsatoolbox": worker_rdm_rsatoolbox,
+           "path-tutorial": worker_path_tutorial, "path-ours": worker_path_ours}
+
+
+# ---- driver -----------------------------------------------------------------------------------------
+
+def run_worker(name, timeout=3600, **kw):
+    """Run a worker in a subprocess; returns its JSON result plus peak RSS (GB), or the reason it failed."""
+    out = tempfile.mktemp(suffix=".npy", dir=kw.get("tmpdir"))
+    cmd = [sys.executable, __file__, "--worker", name, "--out", out]
+    for k, v in kw.items():
+        cmd += [f"--{k.replace('_', '-')}", str(v)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t = time.perf_counter()
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return {"failed": f"timed out after {timeout} s"}
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        why = "killed (out of memory?)" if proc.returncode in (-9, 137) else stderr.strip().splitlines()[-1:]
+        return {"failed": why}
+    res = json.loads(stdout.strip().splitlines()[-1])
+    res.update(wall=wall, out=out)
+    return res
+
+
+def _vm_hwm_gb():
+    """Peak resident memory of this process (VmHWM: per address space, so not inherited across exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024 ** 2
+    return float("nan")
+
+
+def prepare_conv1_features(n, tmpdir):
+    import torch
+
+    from repgeom import features
+
+    model, src = load_model()
+    imgs, _, note = load_images(n)
+    torch.set_num_threads(2)
+    X = features.extract(model, imgs, ["conv1"], batch_size=500)["conv1"]
+    path = os.path.join(tmpdir, f"conv1_{n}.npy")
+    np.save(path, X)
+    return path, src, note
+
+
+def rel_err(a, b):
+    return float(np.nanmax(np.abs(a - b)) / np.nanmax(np.abs(b)))
+
+
+def section_rdms(args):
+    print(f"\n== RDMs alone: N={args.n_rdm}, P=21,632 (conv1 of the standard model), float32 features ==")
+    fpath, src, note = prepare_conv1_features(args.n_rdm, args.tmpdir)
+    print(f"   model: {src}; images: {note}")
+    X64 = np.load(fpath).astype(np.float64)
+    from repgeom import rdm
+
+    for method in ("correlation", "euclidean"):
+        ours = run_worker("rdm-ours", features=fpath, n=args.n_rdm, method=method, tmpdir=args.tmpdir)
+        theirs = run_worker("rdm-rsatoolbox", features=fpath, n=args.n_rdm, method=method, tmpdir=args.tmpdir)
+        truth = rdm.condensed(rdm.compute(X64, method))  # float64; equals rsatoolbox on float64 to 1e-9 (tests)
+        a, b = np.load(ours["out"]), np.load(theirs["out"])
+        print(f"   {method:11s} repgeom {ours['seconds']:7.2f} s ({ours['peak_gb']:.2f} GB)   "
+              f"rsatoolbox {theirs['seconds']:7.2f} s ({theirs['peak_gb']:.2f} GB)   "
+              f"speed-up {theirs['seconds'] / ours['seconds']:5.1f}x")
+        print(f"   {'':11s} max rel. error vs float64 truth: repgeom {rel_err(a, truth):.1e}, "
+              f"rsatoolbox(float32) {rel_err(b, truth):.1e}; repgeom vs rsatoolbox {rel_err(a, b):.1e}")
+
+
+def _flops(res, n, block=2048):
+    nb = -(-n // block)
+    frac = (nb * (nb + 1) / 2) / nb ** 2
+    return sum(2.0 * n * n * p * frac for p in res["unique_P"].values())
+
+
+def section_path(args):
+    n = args.n_path
+    print(f"\n== Representational path, standard model, all 13 nodes + labels, euclidean RDMs, cosine: N={n} ==")
+    theirs = run_worker("path-tutorial", n=n, tmpdir=args.tmpdir)
+    mem = run_worker("path-memory", n=n, tmpdir=args.tmpdir)
+    ours = run_worker("path-ours", n=n, tmpdir=args.tmpdir)
+    if "failed" in theirs:
+        print(f"   tutorial's way: FAILED ({theirs['failed']})")
+    else:
+        print(f"   tutorial's way {theirs['seconds']:6.1f} s, peak {theirs['peak_gb']:.2f} GB "
+              f"(features {theirs['features']:.1f}, rdms {theirs['rdms']:.1f}, compare {theirs['compare']:.1f}, "
+              f"mds {theirs['mds']:.1f})")
+    for label, res in (("repgeom, in memory ", mem), ("repgeom, Zarr stores", ours)):
+        print(f"   {label} {res['seconds']:6.1f} s, peak {res['peak_gb']:.2f} GB "
+              f"(features {res['features']:.1f}, rdms {res['rdms']:.1f}, compare {res['compare']:.1f}, "
+              f"mds {res['mds']:.1f})")
+        if "failed" not in theirs:
+            print(f"      speed-up {theirs['seconds'] / res['seconds']:.1f}x, memory "
+                  f"{res['peak_gb'] / theirs['peak_gb']:.2f} of the tutorial's; comparison matrices differ by at most "
+                  f"{np.nanmax(np.abs(np.load(res['out']) - np.load(theirs['out']))):.1e}")
+
+
+def section_scaling(args):
+    print("\n== repgeom path: growth with N (standard model, 13 nodes + labels) ==")
+    print(f"   {'N':>6} {'total s':>8} {'features':>9} {'rdms':>7} {'compare':>8} {'peak GB':>8} {'GFLOP/s':>8} "
+          f"{'% of 180':>9}")
+    for n in args.sizes:
+        res = run_worker("path-ours", n=n, tmpdir=args.tmpdir)
+        if "failed" in res:
+            print(f"   {n:>6} FAILED: {res['failed']}")
+            continue
+        gflops = _flops(res, n) / res["rdms"] / 1e9
+        print(f"   {n:>6} {res['seconds']:8.1f} {res['features']:9.1f} {res['rdms']:7.1f} {res['compare']:8.1f} "
+              f"{res['peak_gb']:8.2f} {gflops:8.0f} {100 * gflops / PEAK_GFLOPS:8.0f}%")
+    print("   (GFLOP/s = Gram-product FLOPs of the distinct nodes, upper-triangle blocks only, / RDM stage time;"
+          " it includes reading features and writing the cube)")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sections", default="rdms,path,scaling")
+    p.add_argument("--n-rdm", type=int, default=5000)
+    p.add_argument("--n-path", type=int, default=2000)
+    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 5000, 10000])
+    p.add_argument("--tmpdir", default=None)
+    # worker arguments
+    p.add_argument("--worker")
+    p.add_argument("--out")
+    p.add_argument("--n", type=int)
+    p.add_argument("--method")
+    p.add_argument("--features")
+    args = p.parse_args()
+    if args.worker:
+        res = WORKERS[args.worker](args)
+        res["peak_gb"] = _vm_hwm_gb()
+        print(json.dumps(res))
+        return
+    own_tmp = args.tmpdir is None
+    args.tmpdir = args.tmpdir or tempfile.mkdtemp(prefix="repgeom-bench-")
+    import threadpoolctl
+
+    blas = [(i["internal_api"], i.get("architecture"), i["num_threads"]) for i in threadpoolctl.threadpool_info()]
+    print(f"repgeom benchmark on {os.cpu_count()} cores; BLAS {blas}")
+    for section in args.sections.split(","):
+        {"rdms": section_rdms, "path": section_path, "scaling": section_scaling}[section](args)
+    if own_tmp:
+        import shutil
+
+        shutil.rmtree(args.tmpdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+from rsatoolbox.rdm import RDMs, compare
+
+from repgeom import paths, rdm
+
+
+def _rdms(n=40, k=5, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rdm.compute(rng.standard_normal((n, 3 + i)), "euclidean") for i in range(k)]
+
+
+@pytest.mark.parametrize("method", ["cosine", "corr"])
+@pytest.mark.parametrize("block", [7, 1024])
+def test_streamed_comparison_equals_rsatoolbox(method, block):
+    mats = _rdms()
+    ref = compare(RDMs(np.stack(mats)), RDMs(np.stack(mats)), method=method)
+    got = paths.compare(mats, 40, method, block=block)
+    assert np.allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_nan_positions_are_left_out_of_every_comparison_like_rsatoolbox():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((30, 6))
+    X[4] = 1.0  # constant pattern: its correlation distances are NaN
+    mats = [rdm.compute(X, "correlation"), rdm.compute(X[:, ::-1] ** 2, "euclidean"), _rdms(30, 1)[0]]
+    ref = compare(RDMs(np.stack(mats)), RDMs(np.stack(mats)), method="cosine")
+    assert np.allclose(paths.compare(mats, 30, "cosine", block=4), ref, rtol=1e-12)
+
+
+def test_zero_rdm_has_cosine_zero():
+    # rsatoolbox documents the same (zero-norm -> 0), but its np.putmask fill scrambles the other
+    # entries whenever a zero-norm RDM is present; ours keeps them equal to the all-nonzero result.
+    mats = _rdms(k=3) + [np.zeros((40, 40))]
+    got = paths.compare(mats, 40, "cosine")
+    assert np.all(got[3] == 0) and np.all(got[:, 3] == 0)
+    assert np.allclose(got[:3, :3], compare(RDMs(np.stack(mats[:3])), RDMs(np.stack(mats[:3])), method="cosine"))
+
+
+def test_other_methods_go_to_rsatoolbox():
+    mats = _rdms()
+    for method in ("spearman", "tau-a", "rho-a"):
+        ref = compare(RDMs(np.stack(mats)), RDMs(np.stack(mats)), method=method)
+        assert np.allclose(paths.compare(mats, 40, method), ref)
+
+
+def test_distance_transforms():
+    sim = np.array([[1.0, 0.5], [0.5, 1.0 + 1e-12]])
+    assert np.allclose(paths.similarity_to_distance(sim, "arccos"), [[0, np.arccos(0.5)], [np.arccos(0.5), 0]])
+    assert np.allclose(paths.similarity_to_distance(sim, "one_minus"), [[0, 0.5], [0.5, 0]])
+    assert paths.similarity_to_distance(np.array([[1, np.nan], [np.nan, 1]]))[0, 1] == 0
+    with pytest.raises(ValueError):
+        paths.similarity_to_distance(sim, "sqrt")
+
+
+def test_mds_is_seeded_and_procrustes_undoes_reflection():
+    mats = _rdms(k=6)
+    dist = paths.similarity_to_distance(paths.compare(mats, 40))
+    a = paths.embed_mds(dist, seed=3)
+    assert np.array_equal(a, paths.embed_mds(dist, seed=3))
+    mirrored = a * np.array([-1, 1]) + 5
+    aligned, disparity = paths.procrustes_align(a, mirrored)
+    assert disparity < 1e-12 and np.allclose(aligned, a, atol=1e-9)

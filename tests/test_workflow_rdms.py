@@ -1,0 +1,163 @@
+"""Stimulus sets, features and RDM cubes through the real snakemake CLI on a small config."""
+
+import os
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+import yaml
+import zarr
+
+from conftest import REPO, run_snakemake
+from repgeom import rdm
+from repgeom.export import to_rsatoolbox
+
+pytestmark = pytest.mark.slow
+
+SMALL = {
+    "data": {"source": "embedded", "embedded_heldout_per_class": 30},
+    "models": {
+        "standard": {"arch": "feedforward", "train": {"epochs": 1}},
+        "robust": {"arch": "feedforward", "train": {"recipe": "fgsm", "epochs": 1}},
+    },
+    "stimuli": {
+        "clean_20": {"kind": "per_class", "n": 20, "pool": 300},
+        "first_50": {"kind": "first", "n": 50},
+        "adv": {"kind": "fgsm", "base": "clean_20", "model": "standard", "eps": [0.1, 0.2]},
+    },
+    "rdms": {
+        "panels": {"models": ["standard"], "stimuli": ["clean_20", "adv"], "method": "correlation",
+                   "nodes": "layers"},
+        "path": {"models": ["standard", "robust"], "stimuli": ["first_50"], "method": "euclidean", "nodes": "all"},
+        "extra": {"models": ["standard"], "stimuli": ["clean_20"], "method": "correlation", "nodes": ["relu_2"]},
+    },
+}
+
+
+def _write(folder, cfg):
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.yaml"), "w") as f:
+        yaml.safe_dump(cfg, f)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run1")
+    _write(folder, SMALL)
+    run_snakemake(folder, "--cores", "2")
+    return folder
+
+
+def test_every_artifact_is_there(small_run):
+    res = small_run / "results"
+    for s in ("clean_20", "first_50", "adv-eps0.1", "adv-eps0.2"):
+        assert (res / "stimuli" / f"{s}.zarr").is_dir()
+    for cube in ("correlation/standard/clean_20", "correlation/standard/adv-eps0.1",
+                 "correlation/standard/adv-eps0.2", "euclidean/standard/first_50", "euclidean/robust/first_50"):
+        assert (res / "rdms" / f"{cube}.zarr").is_dir(), cube
+    assert not list(res.rglob(".*.tmp-*")), "temp stores left behind"
+
+
+def test_cube_is_labelled_and_opens_with_one_call(small_run):
+    cube = xr.open_zarr(small_run / "results/rdms/correlation/standard/clean_20.zarr")
+    # union of 'layers' and the extra request, in network order
+    assert list(cube.layer.values) == ["input", "conv1", "conv2", "fc1", "relu_2", "fc2"]
+    assert cube.rdm.dims == ("layer", "stim_i", "stim_j")
+    fc1 = cube.rdm.sel(layer="fc1")
+    assert fc1.shape == (200, 200)
+    assert np.array_equal(cube.label_i.values, np.repeat(np.arange(10), 20))
+    assert np.array_equal(cube.stim_i.values, cube.stim_j.values)
+    for key in ("method", "model", "checkpoint_md5", "data_source", "stimulus_spec", "eps", "repgeom_version"):
+        assert key in cube.attrs, key
+    assert cube.attrs["method"] == "correlation" and cube.attrs["data_source"] == "embedded"
+    assert cube.rdm.encoding["chunks"] == (1, 200, 200)
+    assert not np.isnan(fc1.values).any()
+
+
+def test_cube_values_are_rsatoolbox_values_of_the_stored_features(small_run):
+    feats = zarr.open_group(str(small_run / "results/features/standard/first_50.zarr"), mode="r")
+    cube = xr.open_zarr(small_run / "results/rdms/euclidean/standard/first_50.zarr")
+    assert list(cube.layer.values)[-1] == "softmax" and len(cube.layer) == 13
+    aliases = dict(feats.attrs)["aliases"]
+    assert aliases == {"dropout1": "max_pool2d", "flatten": "max_pool2d", "dropout2": "relu_2"}
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm import calc_rdm
+
+    for layer in ("conv1", "flatten", "fc2"):
+        X = np.asarray(feats[aliases.get(layer, layer)][:], dtype=np.float64)
+        ref = calc_rdm(Dataset(X), method="euclidean").get_matrices()[0]
+        got = cube.rdm.sel(layer=layer).values
+        assert np.max(np.abs(got - ref)) / np.max(ref) <= 1e-5
+
+
+def test_fgsm_sets_and_accuracy_table(small_run):
+    adv = xr.open_zarr(small_run / "results/stimuli/adv-eps0.2.zarr")
+    clean = xr.open_zarr(small_run / "results/stimuli/clean_20.zarr")
+    assert adv.attrs["eps"] == 0.2 and adv.attrs["attacked_model"] == "standard"
+    assert np.array_equal(adv.stim.values, clean.stim.values)
+    pix_adv = adv.images.values * 0.3081 + 0.1307
+    pix_clean = clean.images.values * 0.3081 + 0.1307
+    assert np.abs(pix_adv - pix_clean).max() <= 0.2 + 1e-5
+    assert pix_adv.min() >= -1e-6 and pix_adv.max() <= 1 + 1e-6
+    acc = pd.read_csv(small_run / "results/accuracy.csv")
+    assert set(acc.columns) >= {"model", "stimulus_set", "eps", "correct", "n", "accuracy"}
+    row = acc[(acc.model == "standard") & (acc.stimulus_set == "adv-eps0.2")].iloc[0]
+    assert row.n == 200 and row.accuracy == row.correct / row.n
+    clean_row = acc[(acc.model == "standard") & (acc.stimulus_set == "clean_20")].iloc[0]
+    assert row.correct < clean_row.correct
+    assert len(acc) == 2 * 4
+
+
+def test_rsatoolbox_export(small_run):
+    rdms = to_rsatoolbox(str(small_run / "results/rdms/correlation/standard/clean_20.zarr"))
+    assert rdms.n_rdm == 6 and rdms.n_cond == 200
+    assert rdms.rdm_descriptors["layer"][3] == "fc1"
+    cube = xr.open_zarr(small_run / "results/rdms/correlation/standard/clean_20.zarr")
+    assert np.allclose(rdms.get_matrices()[3], cube.rdm.sel(layer="fc1").values)
+
+
+def test_readme_notebook_snippet_runs(small_run):
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    snippet = re.search(r"<!-- notebook-snippet -->\s*```python\n(.*?)```", text, re.S).group(1)
+    cwd = os.getcwd()
+    os.chdir(small_run)
+    try:
+        exec(compile(snippet, "README snippet", "exec"), {})
+    finally:
+        os.chdir(cwd)
+
+
+def test_second_clean_run_gives_bitwise_identical_cubes(small_run, tmp_path):
+    _write(tmp_path, SMALL)
+    run_snakemake(tmp_path, "--cores", "2")
+    for cube in (small_run / "results/rdms").rglob("*.zarr"):
+        other = tmp_path / cube.relative_to(small_run)
+        a = zarr.open_group(str(cube), mode="r")["rdm"][:]
+        b = zarr.open_group(str(other), mode="r")["rdm"][:]
+        assert a.tobytes() == b.tobytes(), cube
+
+
+def _planned(folder):
+    proc = run_snakemake(folder, "-n", "--quiet", "rules")
+    counts = {}
+    for line in (proc.stdout + proc.stderr).splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_changing_one_eps_reruns_only_its_dependents(small_run, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(small_run, folder, symlinks=True)
+    assert _planned(folder) == {}
+    cfg = yaml.safe_load((folder / "config.yaml").read_text())
+    cfg["stimuli"]["adv"]["eps"] = [0.1, 0.3]
+    _write(folder, cfg)
+    counts = _planned(folder)
+    # the new eps set, its features and cube, and the accuracy table; nothing else
+    assert counts == {"stimuli": 1, "features": 1, "rdm": 1, "accuracy": 1, "all": 1, "total": 5}, counts
