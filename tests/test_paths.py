@@ -61,3 +61,13 @@ def test_mds_is_seeded_and_procrustes_undoes_reflection():
     mirrored = a * np.array([-1, 1]) + 5
     aligned, disparity = paths.procrustes_align(a, mirrored)
     assert disparity < 1e-12 and np.allclose(aligned, a, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["cosine", "corr"])
+def test_torch_comparison_equals_numpy_comparison(method):
+    import torch
+
+    mats = _rdms()
+    mats[1][3, 5] = mats[1][5, 3] = np.nan
+    got = paths.compare_torch([torch.from_numpy(m) for m in mats], method, block=9)
+    assert np.allclose(got, paths.compare(mats, 40, method), rtol=1e-12, atol=1e-12)

@@ -92,3 +92,24 @@ def test_labels_rdm_is_one_hot_euclidean():
 def test_unknown_method():
     with pytest.raises(ValueError, match="valid"):
         rdm.compute(np.zeros((3, 2)), "cosine-ish")
+
+
+@pytest.mark.parametrize("method", ["euclidean", "correlation"])
+def test_torch_backend_matches_numpy_backend(method):
+    # the CUDA code path, exercised on torch's CPU device (blocked, with a constant row)
+    X = _features(150, 40).astype(np.float32)
+    X[7] = 3.0
+    ref = rdm.compute(X, method)
+    got = rdm._rdm_torch(rdm._prepare(X, method), method, X.shape[1], 64, "cpu")
+    np.fill_diagonal(got, 0.0)
+    assert np.array_equal(np.isnan(got), np.isnan(ref))
+    assert np.nanmax(np.abs(got - ref)) / np.nanmax(ref) <= 1e-5
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA device here")
+@pytest.mark.parametrize("method", ["euclidean", "correlation"])
+def test_cuda_rdm_matches_cpu(method):
+    X = _features(500, 300).astype(np.float32)
+    ref = rdm.compute(X, method)
+    got = rdm.compute(X, method, device="cuda")
+    assert np.nanmax(np.abs(got - ref)) / np.nanmax(ref) <= 1e-5

@@ -33,6 +33,9 @@ def fgsm(model, images, labels, eps, batch_size=500):
     """FGSM images (normalised) against ``model`` in whatever mode it is in."""
     if not 0 <= eps <= 1:
         raise ValueError(f"FGSM eps must be in [0, 1], got {eps}")
+    from .networks import strict_float32
+
+    strict_float32(images.device)
     out = []
     for start in range(0, len(images), batch_size):
         x = images[start:start + batch_size]

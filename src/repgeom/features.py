@@ -47,6 +47,7 @@ def iter_features(model, images, nodes, batch_size=500, device="cpu"):
     """
     from torchvision.models.feature_extraction import create_feature_extractor
 
+    networks.strict_float32(device)
     model = model.eval().to(device)
     extractor = create_feature_extractor(model, return_nodes=list(nodes))
     aliases = shapes = None
@@ -76,3 +77,28 @@ def extract(model, images, nodes, batch_size=500, device="cpu"):
     for node, prev in aliases.items():
         out[node] = out[prev]
     return {n: out[n] for n in nodes}
+
+
+def extract_tensors(model, images, nodes, batch_size=1000, device="cuda"):
+    """All requested nodes as (N, P) float32 torch tensors on ``device`` (no host copies); aliases share storage."""
+    from torchvision.models.feature_extraction import create_feature_extractor
+
+    networks.strict_float32(device)
+    model = model.eval().to(device)
+    extractor = create_feature_extractor(model, return_nodes=list(nodes))
+    parts = {n: [] for n in nodes}
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            feats = extractor(torch.as_tensor(images[start:start + batch_size]).to(device))
+            for n in nodes:
+                parts[n].append(feats[n].reshape(len(feats[n]), -1).float())
+    out = {n: torch.cat(v) for n, v in parts.items()}
+    first = {}
+    for n in nodes:  # identical nodes -> one tensor, so callers compute their RDM once
+        for m in first:
+            if out[m].shape == out[n].shape and torch.equal(out[m], out[n]):
+                out[n] = out[m]
+                break
+        else:
+            first[n] = True
+    return out

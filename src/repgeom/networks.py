@@ -77,6 +77,13 @@ ARCHITECTURES = {"feedforward": Net, "recurrent": RecurrentNet}
 PICKLED_NAMES = {"feedforward": "__main__.Net", "recurrent": "__main__.recurrent_Net"}
 
 
+def strict_float32(device):
+    """On CUDA, turn off TF32 in convolutions and matmuls so results match the CPU's float32 (to ~1e-6)."""
+    if torch.device(device).type == "cuda":
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+
 def build(arch, **kwargs):
     """A fresh network of the named architecture."""
     try:

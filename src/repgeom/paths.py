@@ -62,6 +62,38 @@ def compare_streamed(rdms, n, method="cosine", block=256):
     return sim
 
 
+def compare_torch(rdms, method="cosine", block=1024):
+    """Like :func:`compare_streamed` for N x N torch tensors on one device (e.g. CUDA); float64 accumulation."""
+    import torch
+
+    if method not in STREAMED_METHODS:
+        raise ValueError(f"{method!r} is not streamed; streamed methods: {list(STREAMED_METHODS)}")
+    n, L = rdms[0].shape[0], len(rdms)
+    dev = rdms[0].device
+    G = torch.zeros((L, L), dtype=torch.float64, device=dev)
+    sums = torch.zeros(L, dtype=torch.float64, device=dev)
+    count = 0
+    for i0 in range(0, n, block):
+        i1 = min(i0 + block, n)
+        rows = torch.stack([r[i0:i1].double() for r in rdms]).reshape(L, -1)
+        bad = torch.isnan(rows).any(dim=0)
+        rows[:, bad] = 0.0
+        idx = torch.arange(i0, i1, device=dev)
+        ok = ~bad.reshape(i1 - i0, n)
+        count += int(ok.sum()) - int(ok[idx - i0, idx].sum())
+        G += rows @ rows.T
+        sums += rows.sum(dim=1)
+    G, sums = (G / 2.0).cpu().numpy(), (sums / 2.0).cpu().numpy()
+    count //= 2
+    if method == "corr":
+        G = G - np.outer(sums, sums) / count
+    norms = np.sqrt(np.clip(np.diag(G), 0, None))
+    ok = norms > 0
+    sim = np.zeros_like(G)
+    sim[np.ix_(ok, ok)] = G[np.ix_(ok, ok)] / np.outer(norms[ok], norms[ok])
+    return sim
+
+
 def compare_rsatoolbox(matrices, method):
     """L x L similarity by rsatoolbox.rdm.compare (for the methods not streamed here)."""
     from rsatoolbox.rdm import RDMs, compare

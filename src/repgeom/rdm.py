@@ -79,7 +79,7 @@ def _gram_rdm(Z, method, P, block, matmul, empty, transpose, finish=_finish):
     n = Z.shape[0]
     spans = _spans(n, block)
     diag_blocks = [matmul(Z[i0:i1], Z[i0:i1]) for i0, i1 in spans]
-    sq = [blk.diagonal().copy() for blk in diag_blocks]
+    sq = [blk.diagonal() + 0 for blk in diag_blocks]  # a copy, for numpy and torch alike
     D = empty(n)
     for a, (i0, i1) in enumerate(spans):
         for b in range(a, len(spans)):
@@ -102,20 +102,45 @@ def _rdm_cpu(Z, method, P, block):
                      empty=lambda n: np.empty((n, n), dtype=Z.dtype), transpose=lambda m: m.T)
 
 
+def compute_torch(X, method="euclidean", block=FULL_MAX):
+    """RDM of a torch tensor (N, P) on its own device, returned there (float64 in, float64 out; else float32)."""
+    import torch
+
+    from .networks import strict_float32
+
+    if method not in FAST_METHODS:
+        raise ValueError(f"compute_torch supports {list(FAST_METHODS)}; got {method!r}")
+    strict_float32(X.device)
+    X = X.reshape(len(X), -1)
+    work = torch.float64 if X.dtype == torch.float64 else torch.float32
+    dim = 0 if method == "euclidean" else 1
+    Z = (X.double() - X.double().mean(dim=dim, keepdim=True)).to(work)
+    D = _rdm_torch_tensor(Z, method, X.shape[1], block)
+    D.fill_diagonal_(0.0)
+    return D
+
+
 def _rdm_torch(Z, method, P, block, device):
     import torch
 
+    from .networks import strict_float32
+
+    strict_float32(device)
     Zt = torch.from_numpy(np.ascontiguousarray(Z)).to(device)
+    return _rdm_torch_tensor(Zt, method, P, block).cpu().numpy()
+
+
+def _rdm_torch_tensor(Zt, method, P, block):
+    import torch
 
     def finish_torch(G, method, a, b, P):
         if method == "euclidean":
             return (a[:, None] + b[None, :] - 2.0 * G).clamp_min_(0.0) / P
         return 1.0 - G / torch.sqrt(a[:, None] * b[None, :])
 
-    D = _gram_rdm(Zt, method, P, block, matmul=lambda x, y: x @ y.T,
-                  empty=lambda n: torch.empty((n, n), dtype=Zt.dtype, device=device), transpose=lambda m: m.T,
-                  finish=finish_torch)
-    return D.cpu().numpy()
+    return _gram_rdm(Zt, method, P, block, matmul=lambda x, y: x @ y.T,
+                     empty=lambda n: torch.empty((n, n), dtype=Zt.dtype, device=Zt.device), transpose=lambda m: m.T,
+                     finish=finish_torch)
 
 
 def _rsatoolbox_rdm(X, method):

@@ -34,14 +34,20 @@ class Recipe:
     log_interval: int = 20
 
 
-def train(arch, images, labels, recipe, arch_kwargs=None, progress=None):
-    """A network of ``arch`` trained on uint8 ``images`` / ``labels`` by ``recipe``; returns (model, history)."""
+def train(arch, images, labels, recipe, arch_kwargs=None, progress=None, device="cpu"):
+    """A network of ``arch`` trained on uint8 ``images`` / ``labels`` by ``recipe``; returns (model on CPU, history).
+
+    Batch order and initial weights depend only on the seed; on CUDA the
+    arithmetic differs from the CPU's in the last bits, so weights agree only
+    approximately across devices.
+    """
     if recipe.recipe not in RECIPES:
         raise ValueError(f"unknown training recipe {recipe.recipe!r}; valid: {list(RECIPES)}")
     torch.manual_seed(recipe.seed)
-    model = networks.build(arch, **(arch_kwargs or {}))
-    x_all = normalize(images)
-    y_all = torch.as_tensor(labels, dtype=torch.long)
+    networks.strict_float32(device)
+    model = networks.build(arch, **(arch_kwargs or {})).to(device)
+    x_all = normalize(images).to(device)
+    y_all = torch.as_tensor(labels, dtype=torch.long).to(device)
     order_rng = torch.Generator().manual_seed(recipe.seed)
     optimizer = torch.optim.Adadelta(model.parameters(), lr=recipe.lr)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=recipe.gamma)
@@ -54,7 +60,7 @@ def train(arch, images, labels, recipe, arch_kwargs=None, progress=None):
         order = torch.randperm(n, generator=order_rng)
         loss_sum, correct, seen = 0.0, 0, 0
         for b in range(n_batches):
-            idx = order[b * recipe.batch_size:(b + 1) * recipe.batch_size]
+            idx = order[b * recipe.batch_size:(b + 1) * recipe.batch_size].to(device)
             x, y = x_all[idx], y_all[idx]
             if recipe.recipe == "fgsm":
                 x = attacks.fgsm(model, x, y, recipe.fgsm_eps)
@@ -75,14 +81,15 @@ def train(arch, images, labels, recipe, arch_kwargs=None, progress=None):
         if progress:
             progress(f"epoch {epoch}/{recipe.epochs} done: mean loss {row['loss']:.4f}, "
                      f"train accuracy {row['train_accuracy']:.4f} ({row['seconds']:.1f} s)")
-    return model.eval(), history
+    return model.cpu().eval(), history
 
 
 @torch.no_grad()
 def predict(model, images_normalized, batch_size=1000):
     """Predicted class of each (normalised) image, model in eval mode."""
     model.eval()
-    return torch.cat([model(images_normalized[i:i + batch_size]).argmax(1)
+    device = next(model.parameters()).device
+    return torch.cat([model(images_normalized[i:i + batch_size].to(device)).argmax(1).cpu()
                       for i in range(0, len(images_normalized), batch_size)])
 
 

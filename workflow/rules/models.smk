@@ -30,6 +30,7 @@ rule checkpoint:
         spec=model_spec,
         fetched=fetched_arg,
         fgsm_eps=config["evaluation"]["fgsm_eps"],
+        device=config["device"],
         code=code_version("checkpoint", "checkpoints", "training", "networks", "attacks", "mnist", "download"),
     threads: 2
     resources:
@@ -43,5 +44,5 @@ rule checkpoint:
         "../envs/repgeom.yaml"
     shell:
         "python -m repgeom.steps.checkpoint --model {wildcards.model} --spec {params.spec:q}"
-        " --data {input.data} {params.fetched} --fgsm-eps {params.fgsm_eps} --threads {threads}"
+        " --data {input.data} {params.fetched} --fgsm-eps {params.fgsm_eps} --threads {threads} --device {params.device}"
         " --out {output.checkpoint} --record {output.record} > {log} 2>&1"

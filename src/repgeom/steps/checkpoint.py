@@ -3,7 +3,7 @@
 import json
 import os
 
-from ._shell import log, main, write_json, set_threads
+from ._shell import log, main, set_threads, torch_device, write_json
 
 
 def run(a):
@@ -41,7 +41,8 @@ def run(a):
         log.info("training %s (%s, %s) on %d %s digits: %s", a.model, arch, recipe, len(data.train_labels),
                  data.source, why)
         model, history = training.train(arch, data.train_images, data.train_labels, recipe,
-                                        arch_kwargs=arch_kwargs, progress=log.info)
+                                        arch_kwargs=arch_kwargs, progress=log.info,
+                                        device=torch_device(a.device))
         record.update(source="trained", reason=why, recipe=vars(recipe), history=history)
         if fetched:
             record.update(url=fetched["url"], fallback_from="download")
@@ -70,6 +71,7 @@ def add_arguments(p):
     p.add_argument("--fetched", help="folder written by 'fetch'")
     p.add_argument("--fgsm-eps", type=float, default=0.2)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--device", default="auto")
     p.add_argument("--out", required=True)
     p.add_argument("--record", required=True)
 
