@@ -275,10 +275,9 @@ def section_rdms(args):
               f"rsatoolbox(float32) {rel_err(b, truth):.1e}; repgeom vs rsatoolbox {rel_err(a, b):.1e}")
 
 
-def _flops(res, n, block=2048):
-    nb = -(-n // block)
-    frac = (nb * (nb + 1) / 2) / nb ** 2
-    return sum(2.0 * n * n * p * frac for p in res["unique_P"].values())
+def _flops(res, n):
+    """FLOPs of the symmetric Gram products (BLAS syrk: N(N+1)P multiply-adds... counted as N²P x 2 / 2)."""
+    return sum(float(n) * n * p for p in res["unique_P"].values())
 
 
 def section_path(args):
@@ -315,8 +314,8 @@ def section_scaling(args):
         gflops = _flops(res, n) / res["rdms"] / 1e9
         print(f"   {n:>6} {res['seconds']:8.1f} {res['features']:9.1f} {res['rdms']:7.1f} {res['compare']:8.1f} "
               f"{res['peak_gb']:8.2f} {gflops:8.0f} {100 * gflops / PEAK_GFLOPS:8.0f}%")
-    print("   (GFLOP/s = Gram-product FLOPs of the distinct nodes, upper-triangle blocks only, / RDM stage time;"
-          " it includes reading features and writing the cube)")
+    print("   (GFLOP/s = symmetric Gram-product FLOPs (N²P per distinct node) / RDM stage time, which includes"
+          " reading features and writing the cube)")
 
 
 def main():
