@@ -12,6 +12,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/stimuli.smk"
 include: "workflow/rules/rdms.smk"
+include: "workflow/rules/paths.smk"
 
 
 rule all:

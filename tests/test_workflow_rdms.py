@@ -34,6 +34,11 @@ SMALL = {
         "path": {"models": ["standard", "robust"], "stimuli": ["first_50"], "method": "euclidean", "nodes": "all"},
         "extra": {"models": ["standard"], "stimuli": ["clean_20"], "method": "correlation", "nodes": ["relu_2"]},
     },
+    "paths": {
+        "two_models": {"models": ["standard", "robust"], "stimuli": "first_50"},
+        "older_course": {"models": ["standard"], "stimuli": "adv-eps0.1", "nodes": "layers",
+                         "distance": "one_minus", "compare": "corr"},
+    },
 }
 
 
@@ -56,8 +61,13 @@ def test_every_artifact_is_there(small_run):
     for s in ("clean_20", "first_50", "adv-eps0.1", "adv-eps0.2"):
         assert (res / "stimuli" / f"{s}.zarr").is_dir()
     for cube in ("correlation/standard/clean_20", "correlation/standard/adv-eps0.1",
-                 "correlation/standard/adv-eps0.2", "euclidean/standard/first_50", "euclidean/robust/first_50"):
+                 "correlation/standard/adv-eps0.2", "euclidean/standard/first_50", "euclidean/robust/first_50",
+                 "euclidean/standard/adv-eps0.1"):
         assert (res / "rdms" / f"{cube}.zarr").is_dir(), cube
+    for analysis in ("two_models", "older_course"):
+        assert (res / "paths" / f"{analysis}.zarr").is_dir()
+        png = (res / "figures" / "paths" / f"{analysis}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert not list(res.rglob(".*.tmp-*")), "temp stores left behind"
 
 
@@ -161,3 +171,42 @@ def test_changing_one_eps_reruns_only_its_dependents(small_run, tmp_path):
     counts = _planned(folder)
     # the new eps set, its features and cube, and the accuracy table; nothing else
     assert counts == {"stimuli": 1, "features": 1, "rdm": 1, "accuracy": 1, "all": 1, "total": 5}, counts
+
+
+def test_changing_one_analysis_compare_method_reruns_only_that_analysis(small_run, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(small_run, folder, symlinks=True)
+    cfg = yaml.safe_load((folder / "config.yaml").read_text())
+    cfg["paths"]["two_models"]["compare"] = "corr"
+    _write(folder, cfg)
+    assert _planned(folder) == {"path": 1, "path_figure": 1, "all": 1, "total": 3}
+
+
+def test_path_store_matches_the_tutorials_rep_path_numbers(small_run):
+    from rsatoolbox.rdm import RDMs, compare
+
+    path = xr.open_zarr(small_run / "results/paths/two_models.zarr")
+    assert list(path.layer.values[:13]) == list(path.layer.values[13:26]) and path.layer.values[-1] == "labels"
+    assert list(path.model.values[:2]) == ["standard", "standard"] and path.model.values[13] == "robust"
+    assert path.shown.values.sum() == 26 and not path.shown.values[13]  # the robust model's input is hidden
+    assert path.embedding.shape == (27, 2)
+    # the same numbers the tutorial's rep_path computes: rsatoolbox compare of the concatenated RDMs
+    mats = []
+    for m in ("standard", "robust"):
+        cube = xr.open_zarr(small_run / f"results/rdms/euclidean/{m}/first_50.zarr")
+        mats += [cube.rdm.sel(layer=layer).values.astype(np.float64) for layer in path.layer.values[:13]]
+    mats.append(rdm.labels_rdm(cube.label_i.values, n_classes=10).astype(np.float64))
+    ref = compare(RDMs(np.stack(mats)), RDMs(np.stack(mats)), method="cosine")
+    assert np.allclose(path.similarity.values, ref, atol=1e-6)
+    dist = np.nan_to_num(np.arccos(np.clip(ref, -1, 1)))
+    assert np.allclose(path.distance.values, (dist + dist.T) / 2, atol=1e-5)
+    to_labels = path.attrs["last_layer_distance_to_labels"]
+    assert set(to_labels) == {"standard", "robust"}
+    assert np.isclose(to_labels["standard"], path.distance.values[12, -1])
+    older = xr.open_zarr(small_run / "results/paths/older_course.zarr")
+    assert older.attrs["distance"] == "one_minus" and older.attrs["compare"] == "corr"
+    assert list(older.layer.values) == ["input", "conv1", "conv2", "fc1", "fc2", "labels"]
+    off = ~np.eye(6, dtype=bool)
+    sim = older.similarity.values
+    assert np.allclose(older.distance.values[off], (1 - (sim + sim.T) / 2)[off], atol=1e-12)
+    assert np.all(np.diag(older.distance.values) == 0)

@@ -74,7 +74,7 @@ def _cross_checks(cfg):
             elif stimuli[base].get("kind") == "fgsm":
                 problems.append(f"config.stimuli.{name}.base: {base!r} is itself an FGSM set; "
                                 f"attack a clean set")
-    for section in ("rdms", "paths", "dimreduction", "accuracy"):
+    for section in ("rdms", "dimreduction", "accuracy"):
         for name, spec in (cfg.get(section) or {}).items():
             refs = spec.get("models", [])
             if "model" in spec:
@@ -88,7 +88,21 @@ def _cross_checks(cfg):
                 if s not in stimuli:
                     problems.append(f"config.{section}.{name}: unknown stimulus set {s!r}; "
                                     f"configured sets: {sorted(stimuli)}")
-    for section in ("rdms",):
+    for name, spec in (cfg.get("paths") or {}).items():
+        for m in spec.get("models", []):
+            if m not in models:
+                problems.append(f"config.paths.{name}.models: unknown model {m!r}; configured models: {known_models}")
+        from .stimuli import expand_sets
+
+        concrete = expand_sets(stimuli)
+        target = spec.get("stimuli")
+        if target in stimuli and target not in concrete:
+            sweep = sorted(s for s, v in concrete.items() if v.get("sweep") == target)
+            problems.append(f"config.paths.{name}.stimuli: {target!r} is an eps sweep; name one of {sweep}")
+        elif target not in concrete:
+            problems.append(f"config.paths.{name}.stimuli: unknown stimulus set {target!r}; "
+                            f"configured sets: {sorted(concrete)}")
+    for section in ("rdms", "paths"):
         for name, spec in (cfg.get(section) or {}).items():
             for m in spec.get("models", []):
                 if m in models and isinstance(spec.get("nodes"), list):

@@ -155,3 +155,24 @@ class CubeLayer:
 
     def __getitem__(self, rows):
         return self.array[self.index, rows]
+
+
+def duplicate_inputs(models, layers):
+    """Boolean mask of entries to hide in displays: the ``input`` entry of every model after the first.
+
+    (The tutorial fits MDS with them and then drops them from the matrix shown.)
+    """
+    seen = False
+    mask = []
+    for layer in layers:
+        dup = layer == "input" and seen
+        seen = seen or layer == "input"
+        mask.append(dup)
+    return np.array(mask)
+
+
+def representational_path(rdms, n, compare_method="cosine", distance="arccos", seed=0):
+    """The tutorial's rep_path numbers: (similarity, distance, 2-D MDS embedding) of a list of N x N RDMs."""
+    sim = compare(rdms, n, compare_method)
+    dist = similarity_to_distance(sim, distance)
+    return sim, dist, embed_mds(dist, seed=seed)

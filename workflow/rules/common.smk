@@ -32,6 +32,7 @@ wildcard_constraints:
     model=_alternatives(MODELS),
     set=_alternatives(STIM_SETS),
     method="[a-z]+",
+    analysis=_alternatives(config["paths"]),
 
 
 def code_version(step, *modules):
@@ -112,13 +113,17 @@ def _union(model, lists):
 
 
 def rdm_cubes():
-    """{(method, model, set): nodes} over every configured RDM request."""
+    """{(method, model, set): nodes} over every RDM request and every path analysis."""
     cubes = {}
     for req in config["rdms"].values():
         for model in req["models"]:
             for s in sets_of(req["stimuli"]):
                 key = (req["method"], model, s)
                 cubes.setdefault(key, []).append(_model_nodes(model, req["nodes"]))
+    for req in config["paths"].values():
+        for model in req["models"]:
+            key = (req["rdm_method"], model, req["stimuli"])
+            cubes.setdefault(key, []).append(_model_nodes(model, req["nodes"]))
     return {k: _union(k[1], v) for k, v in cubes.items()}
 
 
@@ -165,6 +170,24 @@ def _set_size(s):
     return spec["n"] * (10 if spec["kind"] == "per_class" else 1)
 
 
+# ---- path analyses -----------------------------------------------------------------------------
+
+PATHS = config["paths"]
+
+
+def path_cubes(wildcards):
+    spec = PATHS[wildcards.analysis]
+    return [f"{RESULTS}/rdms/{spec['rdm_method']}/{m}/{spec['stimuli']}.zarr" for m in spec["models"]]
+
+
+def path_spec(wildcards):
+    spec = dict(PATHS[wildcards.analysis])
+    spec["nodes"] = {m: _model_nodes(m, spec["nodes"]) for m in spec["models"]}
+    spec["labels_text"] = {m: MODELS[m].get("label", m) for m in spec["models"]}
+    spec["colors"] = {m: MODELS[m].get("color") for m in spec["models"]}
+    return as_json(spec)
+
+
 # ---- targets ------------------------------------------------------------------------------------
 
 def all_outputs():
@@ -175,4 +198,6 @@ def all_outputs():
     if STIM_SETS:
         out.append(f"{RESULTS}/accuracy.csv")
     out += [f"{RESULTS}/rdms/{method}/{model}/{s}.zarr" for (method, model, s) in RDM_CUBES]
+    out += [f"{RESULTS}/paths/{a}.zarr" for a in PATHS]
+    out += [f"{RESULTS}/figures/paths/{a}.png" for a in PATHS]
     return out

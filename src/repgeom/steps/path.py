@@ -1,0 +1,74 @@
+"""A representational path: compare the layer RDMs of one or more models (plus labels), embed with MDS."""
+
+import json
+
+from ._shell import log, main, provenance
+
+
+def run(a):
+    import numpy as np
+    import xarray as xr
+
+    from .. import paths, rdm, store
+
+    spec = json.loads(a.spec)
+    cubes = dict(zip(spec["models"], a.cubes))
+    layers, models, rdms, ids = [], [], [], None
+    for m in spec["models"]:
+        g = store.open_group(cubes[m])
+        names = [str(x) for x in g["layer"][:]]
+        these = np.asarray(g["stim_i"][:])
+        if ids is None:
+            ids, labels = these, np.asarray(g["label_i"][:])
+        elif not np.array_equal(ids, these):
+            raise ValueError(f"{cubes[m]} holds other stimuli than {cubes[spec['models'][0]]}")
+        for node in spec["nodes"][m]:
+            rdms.append(paths.CubeLayer(g["rdm"], names.index(node)))
+            layers.append(node)
+            models.append(m)
+    if spec.get("labels", True):
+        rdms.append(rdm.labels_rdm(labels, spec["rdm_method"], n_classes=10))
+        layers.append("labels")
+        models.append("labels")
+    n = len(ids)
+    log.info("%s: %d RDMs (%s) of %d stimuli, compare=%s, distance=%s", a.analysis, len(rdms),
+             ", ".join(spec["models"]), n, spec["compare"], spec["distance"])
+    sim, dist, emb = paths.representational_path(rdms, n, spec["compare"], spec["distance"], spec.get("seed", 0))
+    hidden = paths.duplicate_inputs(models, layers)
+    to_labels = {}
+    if spec.get("labels", True):
+        for m in spec["models"]:
+            last = max(i for i, mm in enumerate(models) if mm == m)
+            to_labels[m] = float(dist[last, -1])
+    attrs = {"analysis": a.analysis, "models": spec["models"], "stimulus_set": spec["stimuli"],
+             "rdm_method": spec["rdm_method"], "compare": spec["compare"], "distance": spec["distance"],
+             "seed": spec.get("seed", 0), "n_stimuli": n, "last_layer_distance_to_labels": to_labels,
+             "model_labels": spec.get("labels_text", {}), "model_colors": spec.get("colors", {}),
+             **provenance()}
+    idx = np.arange(len(layers))
+    ds = xr.Dataset(
+        {"similarity": (("entry", "entry_j"), sim, {"long_name": f"{spec['compare']} similarity of RDMs"}),
+         "distance": (("entry", "entry_j"), dist, {"long_name": f"{spec['distance']} distance between RDMs"}),
+         "embedding": (("entry", "dim"), emb, {"long_name": "2-D metric MDS of distance"})},
+        coords={"entry": idx, "entry_j": idx.copy(), "dim": ["dim 1", "dim 2"],
+                "model": ("entry", np.array(models, dtype=object)),
+                "layer": ("entry", np.array(layers, dtype=object)),
+                "model_j": ("entry_j", np.array(models, dtype=object)),
+                "layer_j": ("entry_j", np.array(layers, dtype=object)),
+                "shown": ("entry", ~hidden)},
+        attrs=store.jsonable(attrs),
+    )
+    store.write_dataset(ds, a.out)
+    for m, d in to_labels.items():
+        log.info("%s: last layer of %s is %.4f from the labels", a.analysis, m, d)
+
+
+def add_arguments(p):
+    p.add_argument("--analysis", required=True)
+    p.add_argument("--spec", required=True)
+    p.add_argument("--cubes", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+
+
+if __name__ == "__main__":
+    main(__doc__, add_arguments, run)

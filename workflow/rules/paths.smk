@@ -1,0 +1,40 @@
+rule path:
+    input:
+        path_cubes,
+    output:
+        directory(f"{RESULTS}/paths/{{analysis}}.zarr"),
+    params:
+        spec=path_spec,
+        code=code_version("path", "paths", "rdm", "store"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    log:
+        f"{RESULTS}/logs/path/{{analysis}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/path/{{analysis}}.tsv"
+    conda:
+        "../envs/repgeom.yaml"
+    shell:
+        "python -m repgeom.steps.path --analysis {wildcards.analysis} --spec {params.spec:q}"
+        " --cubes {input} --out {output} > {log} 2>&1"
+
+
+rule path_figure:
+    input:
+        f"{RESULTS}/paths/{{analysis}}.zarr",
+    output:
+        report(
+            f"{RESULTS}/figures/paths/{{analysis}}.png",
+            caption="../report/path.rst",
+            category="Representational paths",
+        ),
+    params:
+        code=code_version("path_figure", "figures"),
+    log:
+        f"{RESULTS}/logs/path_figure/{{analysis}}.log",
+    conda:
+        "../envs/repgeom.yaml"
+    shell:
+        "python -m repgeom.steps.path_figure --path {input} --out {output} > {log} 2>&1"
