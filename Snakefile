@@ -13,6 +13,7 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/stimuli.smk"
 include: "workflow/rules/rdms.smk"
 include: "workflow/rules/paths.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

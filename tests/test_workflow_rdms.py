@@ -34,6 +34,7 @@ SMALL = {
         "path": {"models": ["standard", "robust"], "stimuli": ["first_50"], "method": "euclidean", "nodes": "all"},
         "extra": {"models": ["standard"], "stimuli": ["clean_20"], "method": "correlation", "nodes": ["relu_2"]},
     },
+    "dimreduction": {"views": {"model": "standard", "stimuli": "clean_20", "methods": ["PCA", "t-SNE"]}},
     "paths": {
         "two_models": {"models": ["standard", "robust"], "stimuli": "first_50"},
         "older_course": {"models": ["standard"], "stimuli": "adv-eps0.1", "nodes": "layers",
@@ -66,9 +67,31 @@ def test_every_artifact_is_there(small_run):
         assert (res / "rdms" / f"{cube}.zarr").is_dir(), cube
     for analysis in ("two_models", "older_course"):
         assert (res / "paths" / f"{analysis}.zarr").is_dir()
-        png = (res / "figures" / "paths" / f"{analysis}.png").read_bytes()
-        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+        _is_png(res / "figures" / "paths" / f"{analysis}.png")
+    for fig in ("panels/standard/clean_20", "panels/standard/adv-eps0.1", "panels/standard/adv-eps0.2",
+                "extra/standard/clean_20", "path/standard/first_50", "path/robust/first_50"):
+        _is_png(res / "figures" / "rdms" / f"{fig}.png")
+        assert (res / "metrics" / "separability" / f"{fig}.json").is_file()
+    _is_png(res / "figures" / "accuracy.png")
+    _is_png(res / "figures" / "dimreduction" / "views.png")
     assert not list(res.rglob(".*.tmp-*")), "temp stores left behind"
+
+
+def _is_png(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, path
+
+
+def test_separability_and_dimreduction_stores(small_run):
+    import json
+
+    sep = json.loads((small_run / "results/metrics/separability/panels/standard/clean_20.json").read_text())
+    assert sep["layers"] == ["input", "conv1", "conv2", "fc1", "fc2"] and set(sep["separability"]) == set(sep["layers"])
+    assert sep["separability"]["fc2"] > sep["separability"]["input"] > 1.0
+    views = xr.open_zarr(small_run / "results/dimreduction/views.zarr")
+    assert views.embedding.dims == ("reduction", "layer", "stim", "dim")
+    assert list(views.reduction.values) == ["PCA", "t-SNE"] and views.sizes["stim"] == 200
+    assert np.array_equal(views.label.values, np.repeat(np.arange(10), 20))
 
 
 def test_cube_is_labelled_and_opens_with_one_call(small_run):
@@ -170,7 +193,8 @@ def test_changing_one_eps_reruns_only_its_dependents(small_run, tmp_path):
     _write(folder, cfg)
     counts = _planned(folder)
     # the new eps set, its features and cube, and the accuracy table; nothing else
-    assert counts == {"stimuli": 1, "features": 1, "rdm": 1, "accuracy": 1, "all": 1, "total": 5}, counts
+    assert counts == {"stimuli": 1, "features": 1, "rdm": 1, "rdm_figure": 1, "accuracy": 1, "accuracy_figure": 1,
+                      "all": 1, "total": 7}, counts
 
 
 def test_changing_one_analysis_compare_method_reruns_only_that_analysis(small_run, tmp_path):

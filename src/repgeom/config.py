@@ -74,7 +74,16 @@ def _cross_checks(cfg):
             elif stimuli[base].get("kind") == "fgsm":
                 problems.append(f"config.stimuli.{name}.base: {base!r} is itself an FGSM set; "
                                 f"attack a clean set")
-    for section in ("rdms", "dimreduction", "accuracy"):
+    for name, spec in (cfg.get("dimreduction") or {}).items():
+        if spec.get("model") not in models:
+            problems.append(f"config.dimreduction.{name}.model: unknown model {spec.get('model')!r}; "
+                            f"configured models: {known_models}")
+        from .stimuli import expand_sets
+
+        if spec.get("stimuli") not in expand_sets(stimuli):
+            problems.append(f"config.dimreduction.{name}.stimuli: unknown stimulus set {spec.get('stimuli')!r}; "
+                            f"configured sets: {sorted(expand_sets(stimuli))}")
+    for section in ("rdms",):
         for name, spec in (cfg.get(section) or {}).items():
             refs = spec.get("models", [])
             if "model" in spec:
@@ -102,9 +111,9 @@ def _cross_checks(cfg):
         elif target not in concrete:
             problems.append(f"config.paths.{name}.stimuli: unknown stimulus set {target!r}; "
                             f"configured sets: {sorted(concrete)}")
-    for section in ("rdms", "paths"):
+    for section in ("rdms", "paths", "dimreduction"):
         for name, spec in (cfg.get(section) or {}).items():
-            for m in spec.get("models", []):
+            for m in spec.get("models") or [spec.get("model")]:
                 if m in models and isinstance(spec.get("nodes"), list):
                     from .nodes import node_names
 

@@ -64,3 +64,95 @@ def path_figure(path, title=None):
                  f"{path.attrs['compare']} comparison)", fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def _class_ticks(ax, labels):
+    """Ticks at the middle of each class block (stimuli grouped by class), labelled by digit."""
+    labels = np.asarray(labels)
+    changes = np.flatnonzero(np.diff(labels)) + 1
+    starts = np.concatenate([[0], changes])
+    ends = np.concatenate([changes, [len(labels)]])
+    if len(starts) > 12:  # not grouped by class: no block ticks
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return
+    mids = (starts + ends - 1) / 2
+    ax.set_xticks(mids, labels=[str(labels[s]) for s in starts], fontsize=7)
+    ax.set_yticks(mids, labels=[str(labels[s]) for s in starts], fontsize=7)
+    ax.tick_params(length=0)
+
+
+def rdm_panels(cube, layers, separability=None, title=None):
+    """The tutorial's plot_rdms: one RDM per layer, each divided by its maximum, one shared colour bar."""
+    plt = _mpl()
+    k = len(layers)
+    fig, axes = plt.subplots(1, k, figsize=(2.6 * k + 1.2, 3.4), squeeze=False)
+    labels = cube.label_i.values
+    im = None
+    for ax, layer in zip(axes[0], layers):
+        D = cube.rdm.sel(layer=layer).values.astype(np.float64)
+        peak = np.nanmax(D)
+        im = ax.imshow(D / peak if peak > 0 else D, cmap="magma_r", vmin=0, vmax=1, interpolation="nearest")
+        sub = f"{layer}" + (f"\nseparability {separability[layer]:.2f}" if separability else "")
+        ax.set_title(sub, fontsize=10)
+        _class_ticks(ax, labels)
+    cb = fig.colorbar(im, ax=axes[0].tolist(), fraction=0.025, pad=0.02)
+    cb.set_label(f"normalised {cube.attrs['method']} distance", fontsize=9)
+    eps = cube.attrs.get("eps") or 0
+    what = f"FGSM eps {eps:g} against {cube.attrs.get('attacked_model')}" if eps else "clean images"
+    fig.suptitle(title or f"RDMs of {cube.attrs['model']} on {cube.attrs['stimulus_set']} ({what}, "
+                 f"N={cube.sizes['stim_i']}); digits grouped by class", fontsize=11)
+    return fig
+
+
+def dimreduction_grid(ds, title=None):
+    """The tutorial's plot_dim_reduction: rows = methods, columns = layers, points coloured by digit."""
+    import matplotlib as mpl
+
+    plt = _mpl()
+    methods, layers = list(ds.reduction.values), list(ds.layer.values)
+    fig, axes = plt.subplots(len(methods), len(layers), figsize=(2.6 * len(layers) + 1.2, 2.6 * len(methods) + 0.6),
+                             squeeze=False)
+    labels = ds.label.values
+    cmap = plt.get_cmap("viridis_r", 10)
+    norm = mpl.colors.BoundaryNorm(np.arange(-0.5, 10), cmap.N)
+    sc = None
+    for r, method in enumerate(methods):
+        for c, layer in enumerate(layers):
+            ax = axes[r, c]
+            xy = ds.embedding.sel(reduction=method, layer=layer).values
+            sc = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap=cmap, norm=norm, s=6, linewidths=0)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(layer, fontsize=11)
+            if c == 0:
+                ax.set_ylabel(method, fontsize=11)
+    cb = fig.colorbar(sc, ax=axes.ravel().tolist(), ticks=np.arange(10), fraction=0.02, pad=0.02)
+    cb.set_label("digit", fontsize=9)
+    fig.suptitle(title or f"{ds.attrs['model']} on {ds.attrs['stimulus_set']} (N={ds.sizes['stim']})",
+                 fontsize=11)
+    return fig
+
+
+def accuracy_chart(table):
+    """Bar chart of every model's accuracy on every stimulus set (clean and FGSM), from accuracy.csv rows."""
+    plt = _mpl()
+    sets = list(dict.fromkeys(table["stimulus_set"]))
+    models = list(dict.fromkeys(table["model"]))
+    fig, ax = plt.subplots(figsize=(min(12, max(6, 0.35 * len(sets) * len(models) + 2)), 4.6))
+    width = 0.8 / len(models)
+    for k, m in enumerate(models):
+        rows = table[table["model"] == m].set_index("stimulus_set")
+        vals = [rows.loc[s, "accuracy"] if s in rows.index else np.nan for s in sets]
+        ax.bar(np.arange(len(sets)) + (k - (len(models) - 1) / 2) * width, vals, width, label=m,
+               color=DEFAULT_COLORS[k % len(DEFAULT_COLORS)])
+    ax.set_xticks(np.arange(len(sets)), labels=sets, rotation=30, ha="right", fontsize=9)
+    ax.set_ylim(0, 1.0)
+    ax.set_ylabel("accuracy")
+    ax.axhline(0.1, color="grey", lw=0.8, ls=":")
+    ax.set_title("Accuracy of every model on every stimulus set\n(fgsm_X: images attacked against model X; "
+                 "dotted: chance)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="model")
+    fig.tight_layout()
+    return fig

@@ -32,7 +32,8 @@ wildcard_constraints:
     model=_alternatives(MODELS),
     set=_alternatives(STIM_SETS),
     method="[a-z]+",
-    analysis=_alternatives(config["paths"]),
+    analysis=_alternatives(list(config["paths"]) + list(config["dimreduction"])),
+    request=_alternatives(config["rdms"]),
 
 
 def code_version(step, *modules):
@@ -51,7 +52,9 @@ def as_json(obj):
 # ---- models -------------------------------------------------------------------------------------
 
 def model_spec(wildcards):
-    return as_json(MODELS[wildcards.model])
+    """What defines a model's weights (figure labels and colours don't, so editing them retrains nothing)."""
+    spec = MODELS[wildcards.model]
+    return as_json({k: v for k, v in spec.items() if k not in ("label", "color")})
 
 
 def has_url(model):
@@ -130,11 +133,16 @@ def rdm_cubes():
 RDM_CUBES = rdm_cubes()
 
 
+DIMRED = config["dimreduction"]
+
+
 def feature_stores():
     """{(model, set): nodes}: what every consumer of that model's features on that set needs."""
     stores = {}
     for (method, model, s), nodes in RDM_CUBES.items():
         stores.setdefault((model, s), []).append(nodes)
+    for spec in DIMRED.values():
+        stores.setdefault((spec["model"], spec["stimuli"]), []).append(_model_nodes(spec["model"], spec["nodes"]))
     return {k: _union(k[0], v) for k, v in stores.items()}
 
 
@@ -188,6 +196,26 @@ def path_spec(wildcards):
     return as_json(spec)
 
 
+def rdm_figures():
+    """{(request, model, set): (cube path, nodes)} for every `rdms` request."""
+    out = {}
+    for name, req in config["rdms"].items():
+        for model in req["models"]:
+            for s in sets_of(req["stimuli"]):
+                cube = f"{RESULTS}/rdms/{req['method']}/{model}/{s}.zarr"
+                out[(name, model, s)] = (cube, _model_nodes(model, req["nodes"]))
+    return out
+
+
+RDM_FIGURES = rdm_figures()
+
+
+def dimred_spec(wildcards):
+    spec = dict(DIMRED[wildcards.analysis])
+    spec["nodes"] = _model_nodes(spec["model"], spec["nodes"])
+    return as_json(spec)
+
+
 # ---- targets ------------------------------------------------------------------------------------
 
 def all_outputs():
@@ -200,4 +228,8 @@ def all_outputs():
     out += [f"{RESULTS}/rdms/{method}/{model}/{s}.zarr" for (method, model, s) in RDM_CUBES]
     out += [f"{RESULTS}/paths/{a}.zarr" for a in PATHS]
     out += [f"{RESULTS}/figures/paths/{a}.png" for a in PATHS]
+    out += [f"{RESULTS}/figures/rdms/{r}/{m}/{s}.png" for (r, m, s) in RDM_FIGURES]
+    out += [f"{RESULTS}/dimreduction/{a}.zarr" for a in DIMRED]
+    if STIM_SETS:
+        out.append(f"{RESULTS}/figures/accuracy.png")
     return out

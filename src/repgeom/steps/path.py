@@ -50,7 +50,7 @@ def run(a):
         {"similarity": (("entry", "entry_j"), sim, {"long_name": f"{spec['compare']} similarity of RDMs"}),
          "distance": (("entry", "entry_j"), dist, {"long_name": f"{spec['distance']} distance between RDMs"}),
          "embedding": (("entry", "dim"), emb, {"long_name": "2-D metric MDS of distance"})},
-        coords={"entry": idx, "entry_j": idx.copy(), "dim": ["dim 1", "dim 2"],
+        coords={"entry": idx, "entry_j": idx.copy(), "dim": np.array(["dim 1", "dim 2"], dtype=object),
                 "model": ("entry", np.array(models, dtype=object)),
                 "layer": ("entry", np.array(layers, dtype=object)),
                 "model_j": ("entry_j", np.array(models, dtype=object)),
