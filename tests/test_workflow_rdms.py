@@ -234,3 +234,12 @@ def test_path_store_matches_the_tutorials_rep_path_numbers(small_run):
     sim = older.similarity.values
     assert np.allclose(older.distance.values[off], (1 - (sim + sim.T) / 2)[off], atol=1e-12)
     assert np.all(np.diag(older.distance.values) == 0)
+
+
+def test_report_holds_every_figure_with_its_caption(small_run):
+    proc = run_snakemake(small_run, "--report", str(small_run / "report.html"), timeout=300)
+    html = (small_run / "report.html").read_text(errors="replace")
+    assert "Report created" in proc.stdout + proc.stderr
+    for name in ("two_models.png", "accuracy.png", "views.png", "clean_20.png"):
+        assert name in html, name
+    assert "separability index" in html and "Representational path" in html
