@@ -71,3 +71,13 @@ def test_torch_comparison_equals_numpy_comparison(method):
     mats[1][3, 5] = mats[1][5, 3] = np.nan
     got = paths.compare_torch([torch.from_numpy(m) for m in mats], method, block=9)
     assert np.allclose(got, paths.compare(mats, 40, method), rtol=1e-12, atol=1e-12)
+
+
+def test_procrustes_disparity_of_a_distorted_copy_is_small_but_positive():
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((14, 2))
+    rot = np.array([[0, -1], [1, 0]])
+    b = (a @ rot) * 3 + 1 + 0.01 * rng.standard_normal((14, 2))
+    aligned, disparity = paths.procrustes_align(a, b)
+    assert 0 < disparity < 1e-3
+    assert np.abs(aligned - a).max() < 0.05

@@ -35,8 +35,10 @@ SMALL = {
         "extra": {"models": ["standard"], "stimuli": ["clean_20"], "method": "correlation", "nodes": ["relu_2"]},
     },
     "dimreduction": {"views": {"model": "standard", "stimuli": "clean_20", "methods": ["PCA", "t-SNE"]}},
+    "path_comparisons": {"sample": {"reference": "two_models", "other": "two_models_200"}},
     "paths": {
         "two_models": {"models": ["standard", "robust"], "stimuli": "first_50"},
+        "two_models_200": {"models": ["standard", "robust"], "stimuli": "clean_20"},
         "older_course": {"models": ["standard"], "stimuli": "adv-eps0.1", "nodes": "layers",
                          "distance": "one_minus", "compare": "corr"},
     },
@@ -73,6 +75,11 @@ def test_every_artifact_is_there(small_run):
         _is_png(res / "figures" / "rdms" / f"{fig}.png")
         assert (res / "metrics" / "separability" / f"{fig}.json").is_file()
     _is_png(res / "figures" / "accuracy.png")
+    _is_png(res / "figures" / "path_comparisons" / "sample.png")
+    import json
+
+    cmp = json.loads((res / "metrics" / "path_comparisons" / "sample.json").read_text())
+    assert 0 <= cmp["procrustes_disparity"] < 1 and cmp["entries"][-1] == "labels/labels"
     _is_png(res / "figures" / "dimreduction" / "views.png")
     assert not list(res.rglob(".*.tmp-*")), "temp stores left behind"
 
@@ -203,7 +210,7 @@ def test_changing_one_analysis_compare_method_reruns_only_that_analysis(small_ru
     cfg = yaml.safe_load((folder / "config.yaml").read_text())
     cfg["paths"]["two_models"]["compare"] = "corr"
     _write(folder, cfg)
-    assert _planned(folder) == {"path": 1, "path_figure": 1, "all": 1, "total": 3}
+    assert _planned(folder) == {"path": 1, "path_figure": 1, "path_comparison": 1, "all": 1, "total": 4}
 
 
 def test_path_store_matches_the_tutorials_rep_path_numbers(small_run):

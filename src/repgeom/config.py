@@ -74,6 +74,11 @@ def _cross_checks(cfg):
             elif stimuli[base].get("kind") == "fgsm":
                 problems.append(f"config.stimuli.{name}.base: {base!r} is itself an FGSM set; "
                                 f"attack a clean set")
+    for name, spec in (cfg.get("path_comparisons") or {}).items():
+        for role in ("reference", "other"):
+            if spec.get(role) not in (cfg.get("paths") or {}):
+                problems.append(f"config.path_comparisons.{name}.{role}: unknown path analysis {spec.get(role)!r}; "
+                                f"configured: {sorted(cfg.get('paths') or {})}")
     for name, spec in (cfg.get("dimreduction") or {}).items():
         if spec.get("model") not in models:
             problems.append(f"config.dimreduction.{name}.model: unknown model {spec.get('model')!r}; "

@@ -156,3 +156,28 @@ def accuracy_chart(table):
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="model")
     fig.tight_layout()
     return fig
+
+
+def aligned_paths_figure(ref, other, aligned, disparity):
+    """Two paths over the same entries, the second Procrustes-aligned onto the first."""
+    plt = _mpl()
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    for ds, emb, style, name in ((ref, ref.embedding.values, "-", ref.attrs["analysis"]),
+                                 (other, aligned, "--", other.attrs["analysis"])):
+        model = ds.model.values
+        for k, m in enumerate(ds.attrs["models"]):
+            idx = np.flatnonzero(model == m)
+            color = (ds.attrs.get("model_colors") or {}).get(m) or DEFAULT_COLORS[k]
+            ax.plot(emb[idx, 0], emb[idx, 1], style, color=color, marker=".",
+                    label=f"{name} (N={ds.attrs['n_stimuli']})")
+        ax.plot(*emb[np.flatnonzero(ds.layer.values == "input")[0]], "ks", markersize=8)
+        if "labels" in set(model):
+            ax.plot(*emb[np.flatnonzero(model == "labels")[0]], "m*", markersize=13)
+    ax.set_aspect("equal")
+    ax.set_xlabel("MDS dim 1")
+    ax.set_ylabel("MDS dim 2")
+    ax.legend(fontsize=8)
+    ax.set_title(f"Paths aligned by Procrustes (disparity {disparity:.3f});\n"
+                 f"black square: input, magenta star: labels", fontsize=10)
+    fig.tight_layout()
+    return fig

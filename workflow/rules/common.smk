@@ -34,6 +34,7 @@ wildcard_constraints:
     method="[a-z]+",
     analysis=_alternatives(list(config["paths"]) + list(config["dimreduction"])),
     request=_alternatives(config["rdms"]),
+    comparison=_alternatives(config["path_comparisons"]),
 
 
 def code_version(step, *modules):
@@ -230,6 +231,7 @@ def all_outputs():
     out += [f"{RESULTS}/figures/paths/{a}.png" for a in PATHS]
     out += [f"{RESULTS}/figures/rdms/{r}/{m}/{s}.png" for (r, m, s) in RDM_FIGURES]
     out += [f"{RESULTS}/dimreduction/{a}.zarr" for a in DIMRED]
+    out += [f"{RESULTS}/figures/path_comparisons/{c}.png" for c in config["path_comparisons"]]
     if STIM_SETS:
         out.append(f"{RESULTS}/figures/accuracy.png")
     return out

@@ -38,3 +38,25 @@ rule path_figure:
         "../envs/repgeom.yaml"
     shell:
         "python -m repgeom.steps.path_figure --path {input} --out {output} > {log} 2>&1"
+
+
+rule path_comparison:
+    input:
+        reference=lambda w: f"{RESULTS}/paths/{config['path_comparisons'][w.comparison]['reference']}.zarr",
+        other=lambda w: f"{RESULTS}/paths/{config['path_comparisons'][w.comparison]['other']}.zarr",
+    output:
+        figure=report(
+            f"{RESULTS}/figures/path_comparisons/{{comparison}}.png",
+            caption="../report/path_comparison.rst",
+            category="Representational paths",
+        ),
+        metrics=f"{RESULTS}/metrics/path_comparisons/{{comparison}}.json",
+    params:
+        code=code_version("path_comparison", "paths", "figures"),
+    log:
+        f"{RESULTS}/logs/path_comparison/{{comparison}}.log",
+    conda:
+        "../envs/repgeom.yaml"
+    shell:
+        "python -m repgeom.steps.path_comparison --name {wildcards.comparison} --reference {input.reference}"
+        " --other {input.other} --metrics {output.metrics} --out {output.figure} > {log} 2>&1"
