@@ -24,7 +24,11 @@ def atomic_dir(path):
     path = os.path.abspath(path)
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
-    tmp = os.path.join(parent, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex[:8]}")
+    stem = f".{os.path.basename(path)}.tmp-"
+    for stale in os.listdir(parent):  # left by a job that was killed (SIGKILL runs no cleanup)
+        if stale.startswith(stem):
+            shutil.rmtree(os.path.join(parent, stale), ignore_errors=True)
+    tmp = os.path.join(parent, f"{stem}{uuid.uuid4().hex[:8]}")
     try:
         yield tmp
         if os.path.exists(path):
