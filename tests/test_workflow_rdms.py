@@ -250,3 +250,20 @@ def test_report_holds_every_figure_with_its_caption(small_run):
     for name in ("two_models.png", "accuracy.png", "views.png", "clean_20.png"):
         assert name in html, name
     assert "separability index" in html and "Representational path" in html
+
+
+def test_example_notebook_runs_on_a_run(small_run, tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(os.path.join(REPO, "notebooks/explore_results.ipynb"), as_version=4)
+    os.environ["REPGEOM_RESULTS"] = str(small_run / "results")
+    os.environ["REPGEOM_FIGURE"] = str(tmp_path / "redrawn.png")
+    try:
+        NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        os.environ.pop("REPGEOM_RESULTS")
+        os.environ.pop("REPGEOM_FIGURE")
+    _is_png(tmp_path / "redrawn.png")
+    outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "last_layer" not in outputs and "within-class" in outputs
