@@ -50,6 +50,8 @@ def load_schema(path):
 
 
 def _cross_checks(cfg):
+    from .stimuli import expand_sets
+
     problems = []
     models = cfg.get("models", {})
     for name, spec in models.items():
@@ -83,8 +85,6 @@ def _cross_checks(cfg):
         if spec.get("model") not in models:
             problems.append(f"config.dimreduction.{name}.model: unknown model {spec.get('model')!r}; "
                             f"configured models: {known_models}")
-        from .stimuli import expand_sets
-
         if spec.get("stimuli") not in expand_sets(stimuli):
             problems.append(f"config.dimreduction.{name}.stimuli: unknown stimulus set {spec.get('stimuli')!r}; "
                             f"configured sets: {sorted(expand_sets(stimuli))}")
@@ -106,8 +106,6 @@ def _cross_checks(cfg):
         for m in spec.get("models", []):
             if m not in models:
                 problems.append(f"config.paths.{name}.models: unknown model {m!r}; configured models: {known_models}")
-        from .stimuli import expand_sets
-
         concrete = expand_sets(stimuli)
         target = spec.get("stimuli")
         if target in stimuli and target not in concrete:

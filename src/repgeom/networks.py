@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .nodes import FEEDFORWARD_NODES, recurrent_nodes
+from .nodes import FEEDFORWARD_NODES, recurrent_nodes  # noqa: F401  (FEEDFORWARD_NODES re-exported)
 
 RECURRENT_NODES = recurrent_nodes(5)
 

@@ -52,7 +52,11 @@ def compare_streamed(rdms, n, method="cosine", block=256):
     """L x L similarity (rsatoolbox ``compare`` semantics) of N x N RDMs, streamed by row blocks."""
     if method not in STREAMED_METHODS:
         raise ValueError(f"{method!r} is not streamed; streamed methods: {list(STREAMED_METHODS)}")
-    G, sums, count = gram_of_rdms(rdms, n, block)
+    return _similarity(*gram_of_rdms(rdms, n, block), method)
+
+
+def _similarity(G, sums, count, method):
+    """cosine (or, on centred vectors, Pearson) similarity from the Gram matrix of RDM vectors; zero norm -> 0."""
     if method == "corr":
         G = G - np.outer(sums, sums) / count
     norms = np.sqrt(np.clip(np.diag(G), 0, None))
@@ -83,15 +87,7 @@ def compare_torch(rdms, method="cosine", block=1024):
         count += int(ok.sum()) - int(ok[idx - i0, idx].sum())
         G += rows @ rows.T
         sums += rows.sum(dim=1)
-    G, sums = (G / 2.0).cpu().numpy(), (sums / 2.0).cpu().numpy()
-    count //= 2
-    if method == "corr":
-        G = G - np.outer(sums, sums) / count
-    norms = np.sqrt(np.clip(np.diag(G), 0, None))
-    ok = norms > 0
-    sim = np.zeros_like(G)
-    sim[np.ix_(ok, ok)] = G[np.ix_(ok, ok)] / np.outer(norms[ok], norms[ok])
-    return sim
+    return _similarity((G / 2.0).cpu().numpy(), (sums / 2.0).cpu().numpy(), count // 2, method)
 
 
 def compare_rsatoolbox(matrices, method):

@@ -43,6 +43,13 @@ def light_device(name):
     return str(torch_device(name))
 
 
+def save_figure(fig, path, dpi=150):
+    """Write a matplotlib figure atomically (temp file + rename)."""
+    tmp = f"{path}.tmp.png"
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    os.replace(tmp, path)
+
+
 def provenance():
     from .. import __version__
 

@@ -1,8 +1,6 @@
 """Bar chart of the accuracy table."""
 
-import os
-
-from ._shell import main
+from ._shell import main, save_figure
 
 
 def run(a):
@@ -11,9 +9,7 @@ def run(a):
     from .. import figures
 
     fig = figures.accuracy_chart(pd.read_csv(a.table))
-    tmp = f"{a.out}.tmp.png"
-    fig.savefig(tmp, dpi=150, bbox_inches="tight")
-    os.replace(tmp, a.out)
+    save_figure(fig, a.out, dpi=150)
 
 
 def add_arguments(p):

@@ -1,9 +1,8 @@
 """PCA / MDS / t-SNE embeddings of some layers of a features store, stored and drawn as the tutorial's grid."""
 
 import json
-import os
 
-from ._shell import log, main, provenance
+from ._shell import log, main, provenance, save_figure
 
 
 def run(a):
@@ -33,9 +32,7 @@ def run(a):
         attrs=store.jsonable(attrs))
     store.write_dataset(ds, a.out)
     fig = figures.dimreduction_grid(ds)
-    tmp = f"{a.figure}.tmp.png"
-    fig.savefig(tmp, dpi=130, bbox_inches="tight")
-    os.replace(tmp, a.figure)
+    save_figure(fig, a.figure, dpi=130)
 
 
 def add_arguments(p):

@@ -1,9 +1,6 @@
 """Align two representational paths over the same entries by orthogonal Procrustes; report their disparity."""
 
-import json
-import os
-
-from ._shell import log, main, write_json
+from ._shell import log, main, save_figure, write_json
 
 
 def run(a):
@@ -28,9 +25,7 @@ def run(a):
               "entries": key(ref)}
     write_json(record, a.metrics)
     fig = figures.aligned_paths_figure(ref, other, aligned, disparity)
-    tmp = f"{a.out}.tmp.png"
-    fig.savefig(tmp, dpi=150, bbox_inches="tight")
-    os.replace(tmp, a.out)
+    save_figure(fig, a.out, dpi=150)
     log.info("%s: Procrustes disparity %.4f", a.name, disparity)
 
 

@@ -1,19 +1,15 @@
 """Draw a representational path (distance matrix + 2-D path) from its store."""
 
-from ._shell import log, main
+from ._shell import log, main, save_figure
 
 
 def run(a):
-    import os
-
     import xarray as xr
 
     from .. import figures
 
     fig = figures.path_figure(xr.open_zarr(a.path))
-    tmp = f"{a.out}.tmp.png"
-    fig.savefig(tmp, dpi=a.dpi, bbox_inches="tight")
-    os.replace(tmp, a.out)
+    save_figure(fig, a.out, dpi=a.dpi)
     log.info("wrote %s", a.out)
 
 

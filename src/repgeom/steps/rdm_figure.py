@@ -1,9 +1,8 @@
 """RDM panels of some layers of a cube (the tutorial's plot_rdms) and their category-separability indices."""
 
 import json
-import os
 
-from ._shell import log, main, write_json
+from ._shell import log, main, save_figure, write_json
 
 
 def run(a):
@@ -22,9 +21,7 @@ def run(a):
               "definition": "mean between-class / mean within-class dissimilarity (off-diagonal entries)"}
     write_json(record, a.metrics)
     fig = figures.rdm_panels(cube, layers, separability=sep)
-    tmp = f"{a.out}.tmp.png"
-    fig.savefig(tmp, dpi=150, bbox_inches="tight")
-    os.replace(tmp, a.out)
+    save_figure(fig, a.out, dpi=150)
     log.info("%s %s on %s: separability %s", a.request, record["model"], record["stimulus_set"],
              ", ".join(f"{k} {v:.2f}" for k, v in sep.items()))
 
