@@ -30,6 +30,20 @@ def sync(device):
         torch.cuda.synchronize()
 
 
+def _compare_and_embed(compare, t):
+    """Time the RDM comparison and the MDS embedding (the same for both engines); fills ``t``."""
+    from repgeom import paths
+
+    t0 = time.perf_counter()
+    comp = compare()
+    t["compare"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    paths.embed_mds(paths.similarity_to_distance(comp), seed=0)
+    t["mds"] = time.perf_counter() - t0
+    t["total"] = sum(t.values())
+    return comp
+
+
 def path_on_device(model, images, labels, node_list, device):
     """Everything on the device: features as tensors, RDMs as tensors, comparison accumulated there."""
     import torch
@@ -52,13 +66,7 @@ def path_on_device(model, images, labels, node_list, device):
     mats.append(rdm.compute_torch(onehot, "euclidean"))
     sync(device)
     t["rdms"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    comp = paths.compare_torch(mats, "cosine")
-    t["compare"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    paths.embed_mds(paths.similarity_to_distance(comp), seed=0)
-    t["mds"] = time.perf_counter() - t0
-    t["total"] = sum(t.values())
+    comp = _compare_and_embed(lambda: paths.compare_torch(mats, "cosine"), t)
     host_feats = {n: v.cpu().numpy() for n, v in feats.items()}
     host_mats = [m.cpu().numpy() for m in mats]
     return comp, host_mats, host_feats, t
@@ -82,13 +90,7 @@ def path_of(model, images, labels, node_list, device):
     mats.append(rdm.labels_rdm(labels, "euclidean"))
     sync(device)
     t["rdms"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    comp = paths.compare(mats, len(labels), "cosine", block=1024)
-    t["compare"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    paths.embed_mds(paths.similarity_to_distance(comp), seed=0)
-    t["mds"] = time.perf_counter() - t0
-    t["total"] = sum(t.values())
+    comp = _compare_and_embed(lambda: paths.compare(mats, len(labels), "cosine", block=1024), t)
     return comp, mats, feats, t
 
 
