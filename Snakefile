@@ -14,6 +14,7 @@ include: "workflow/rules/stimuli.smk"
 include: "workflow/rules/rdms.smk"
 include: "workflow/rules/paths.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/metrics.smk"
 
 
 rule all:

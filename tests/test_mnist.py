@@ -34,6 +34,16 @@ def test_normalisation_is_the_tutorials():
     assert torch.allclose(x.flatten(), torch.tensor([(0 - 0.1307) / 0.3081, (1 - 0.1307) / 0.3081]))
 
 
+def test_torch_free_normalisation_equals_torchvisions_transform_bitwise_for_every_pixel_value():
+    from torchvision import transforms
+
+    img = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    ref = transforms.Normalize((0.1307,), (0.3081,))(transforms.ToTensor()(img[0]))
+    ours = mnist.normalize_array(img)
+    assert ours.dtype == np.float32 and ours.shape == (1, 1, 16, 16)
+    assert np.array_equal(ours[0], ref.numpy())
+
+
 def _write_idx(folder, data, gz=False):
     """Raw IDX files, as MNIST distributes them."""
     def images(arr):

@@ -28,3 +28,28 @@ def test_outputs_are_probabilities():
 
 def test_recurrent_has_the_tutorials_parameter_count():
     assert sum(p.numel() for p in networks.RecurrentNet().parameters()) == 2650
+
+
+def test_fx_names_and_activations_equal_torchvisions_feature_extraction():
+    # repgeom traces with torch.fx itself (torchvision.models costs ~1.5 s to import per job);
+    # torchvision's get_graph_node_names / create_feature_extractor are the reference.
+    from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+
+    torch.manual_seed(0)
+    x = torch.randn(7, 1, 28, 28)
+    for model in [networks.Net()] + [networks.RecurrentNet(t) for t in (1, 3, 5, 6)]:
+        model.eval()
+        names = get_graph_node_names(model)[0]
+        assert networks.node_names(model) == names
+        with torch.no_grad():
+            ours = networks.feature_extractor(model, names)(x)
+            ref = create_feature_extractor(model, return_nodes=names)(x)
+        assert list(ours) == names
+        for n in names:
+            assert torch.equal(ours[n], ref[n]), n
+    try:
+        networks.feature_extractor(networks.Net(), ["conv1", "conv9"])
+    except ValueError as err:
+        assert "conv9" in str(err) and "'relu_1'" in str(err)
+    else:
+        raise AssertionError("an unknown node was accepted")

@@ -34,7 +34,10 @@ SMALL = {
         "path": {"models": ["standard", "robust"], "stimuli": ["first_50"], "method": "euclidean", "nodes": "all"},
         "extra": {"models": ["standard"], "stimuli": ["clean_20"], "method": "correlation", "nodes": ["relu_2"]},
     },
-    "dimreduction": {"views": {"model": "standard", "stimuli": "clean_20", "methods": ["PCA", "t-SNE"]}},
+    "dimreduction": {"views": {"model": "standard", "stimuli": "clean_20", "methods": ["PCA", "t-SNE"]},
+                     # same t-SNE recipe on a subset of the nodes: must reuse the embedding of `views`
+                     "fc_only": {"model": "standard", "stimuli": "clean_20", "methods": ["t-SNE"],
+                                 "nodes": ["fc1", "fc2"]}},
     "path_comparisons": {"sample": {"reference": "two_models", "other": "two_models_200"}},
     "paths": {
         "two_models": {"models": ["standard", "robust"], "stimuli": "first_50"},
@@ -81,6 +84,9 @@ def test_every_artifact_is_there(small_run):
     cmp = json.loads((res / "metrics" / "path_comparisons" / "sample.json").read_text())
     assert 0 <= cmp["procrustes_disparity"] < 1 and cmp["entries"][-1] == "labels/labels"
     _is_png(res / "figures" / "dimreduction" / "views.png")
+    for analysis in ("two_models", "two_models_200", "older_course"):
+        assert (res / "metrics" / "paths" / f"{analysis}.json").is_file()
+    assert (res / "metrics" / "summary.csv").is_file()
     assert not list(res.rglob(".*.tmp-*")), "temp stores left behind"
 
 
@@ -99,6 +105,36 @@ def test_separability_and_dimreduction_stores(small_run):
     assert views.embedding.dims == ("reduction", "layer", "stim", "dim")
     assert list(views.reduction.values) == ["PCA", "t-SNE"] and views.sizes["stim"] == 200
     assert np.array_equal(views.label.values, np.repeat(np.arange(10), 20))
+    # one t-SNE job served both analyses: `fc_only` shows the very numbers of `views`
+    stores = sorted(p.name for p in (small_run / "results/embeddings/standard/clean_20").iterdir())
+    assert stores == ["pca-seed0.zarr", "tsne-perplexity40-seed0.zarr"]
+    fc_only = xr.open_zarr(small_run / "results/dimreduction/fc_only.zarr")
+    assert list(fc_only.layer.values) == ["fc1", "fc2"]
+    assert np.array_equal(fc_only.embedding.sel(reduction="t-SNE").values,
+                          views.embedding.sel(reduction="t-SNE", layer=["fc1", "fc2"]).values)
+
+
+def test_path_metrics_and_summary_table(small_run):
+    import json
+
+    res = small_run / "results"
+    pm = json.loads((res / "metrics/paths/two_models.json").read_text())
+    path = xr.open_zarr(res / "paths/two_models.zarr")
+    assert pm["kind"] == "path" and set(pm["models"]) == {"standard", "robust"}
+    std = pm["models"]["standard"]
+    assert std["last_layer"] == "softmax" and len(std["distance_to_labels"]) == 13
+    assert np.isclose(std["last_layer_distance_to_labels"], path.distance.values[12, -1])
+    assert np.isclose(std["distance_to_labels"]["conv1"], path.distance.values[1, -1])
+    assert np.isclose(std["path_length"], sum(path.distance.values[i, i + 1] for i in range(12)))
+    table = pd.read_csv(res / "metrics/summary.csv")
+    assert set(table.kind) == {"rdm_separability", "path", "path_comparison"}
+    row = table[(table.analysis == "two_models") & (table.model == "robust")
+                & (table.metric == "last_layer_distance_to_labels")]
+    assert len(row) == 1 and np.isclose(row.value.iloc[0], pm["models"]["robust"]["last_layer_distance_to_labels"])
+    sep = json.loads((res / "metrics/separability/panels/standard/clean_20.json").read_text())
+    got = table[(table.analysis == "panels") & (table.stimulus_set == "clean_20") & (table.layer == "fc2")]
+    assert np.isclose(got.value.iloc[0], sep["separability"]["fc2"])
+    assert (table.metric == "procrustes_disparity").sum() == 1
 
 
 def test_cube_is_labelled_and_opens_with_one_call(small_run):
@@ -201,7 +237,7 @@ def test_changing_one_eps_reruns_only_its_dependents(small_run, tmp_path):
     counts = _planned(folder)
     # the new eps set, its features and cube, and the accuracy table; nothing else
     assert counts == {"stimuli": 1, "features": 1, "rdm": 1, "rdm_figure": 1, "accuracy": 1, "accuracy_figure": 1,
-                      "all": 1, "total": 7}, counts
+                      "metrics_summary": 1, "all": 1, "total": 8}, counts
 
 
 def test_changing_one_analysis_compare_method_reruns_only_that_analysis(small_run, tmp_path):
@@ -210,7 +246,18 @@ def test_changing_one_analysis_compare_method_reruns_only_that_analysis(small_ru
     cfg = yaml.safe_load((folder / "config.yaml").read_text())
     cfg["paths"]["two_models"]["compare"] = "corr"
     _write(folder, cfg)
-    assert _planned(folder) == {"path": 1, "path_figure": 1, "path_comparison": 1, "all": 1, "total": 4}
+    assert _planned(folder) == {"path": 1, "path_figure": 1, "path_comparison": 1, "metrics_summary": 1, "all": 1,
+                                "total": 5}
+
+
+def test_changing_a_dimreduction_analysis_reuses_its_embeddings(small_run, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(small_run, folder, symlinks=True)
+    cfg = yaml.safe_load((folder / "config.yaml").read_text())
+    cfg["dimreduction"]["views"]["methods"] = ["t-SNE", "PCA"]  # redrawn from the stored embeddings
+    cfg["dimreduction"]["fc_only"]["perplexity"] = 30  # a new recipe: one new embedding job
+    _write(folder, cfg)
+    assert _planned(folder) == {"embedding": 1, "dimreduction": 2, "all": 1, "total": 4}
 
 
 def test_path_store_matches_the_tutorials_rep_path_numbers(small_run):
@@ -247,7 +294,7 @@ def test_report_holds_every_figure_with_its_caption(small_run):
     proc = run_snakemake(small_run, "--report", str(small_run / "report.html"), timeout=300)
     html = (small_run / "report.html").read_text(errors="replace")
     assert "Report created" in proc.stdout + proc.stderr
-    for name in ("two_models.png", "accuracy.png", "views.png", "clean_20.png"):
+    for name in ("two_models.png", "accuracy.png", "views.png", "clean_20.png", "summary.csv"):
         assert name in html, name
     assert "separability index" in html and "Representational path" in html
 

@@ -26,3 +26,17 @@ def embed(X, method, seed=0, perplexity=40.0):
         perplexity = min(perplexity, (len(X) - 1) / 3)
         return TSNE(n_components=2, perplexity=perplexity, random_state=seed).fit_transform(X)
     raise ValueError(f"unknown dimensionality reduction {method!r}; valid: {list(METHODS)}")
+
+
+def embedding_id(method, seed=0, perplexity=40.0):
+    """A file-name-safe id for one embedding recipe, so analyses asking for the same one share a single job.
+
+    Every method is seeded (scikit-learn's PCA picks a randomized solver for wide data); only t-SNE has a perplexity.
+    """
+    if method == "PCA":
+        return f"pca-seed{seed}"
+    if method == "MDS":
+        return f"mds-seed{seed}"
+    if method == "t-SNE":
+        return f"tsne-perplexity{perplexity:g}-seed{seed}"
+    raise ValueError(f"unknown dimensionality reduction {method!r}; valid: {list(METHODS)}")

@@ -1,6 +1,6 @@
-"""Per-node network activations through torchvision's FX feature extraction, batch by batch.
+"""Per-node network activations through FX feature extraction, batch by batch.
 
-Nodes are the user-facing names (``get_graph_node_names``).  Nodes whose
+Nodes are the user-facing names (torchvision's ``get_graph_node_names``).  Nodes whose
 activations are exact copies of an earlier node's (eval-mode dropout,
 flatten) are detected on the first batch and reported as aliases, so their
 RDMs are computed once.
@@ -45,11 +45,9 @@ def iter_features(model, images, nodes, batch_size=500, device="cpu"):
 
     Aliased nodes are left out of the dict; ``aliases`` maps them to the node holding their values.
     """
-    from torchvision.models.feature_extraction import create_feature_extractor
-
     networks.strict_float32(device)
     model = model.eval().to(device)
-    extractor = create_feature_extractor(model, return_nodes=list(nodes))
+    extractor = networks.feature_extractor(model, list(nodes))
     aliases = shapes = None
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
@@ -81,11 +79,9 @@ def extract(model, images, nodes, batch_size=500, device="cpu"):
 
 def extract_tensors(model, images, nodes, batch_size=1000, device="cuda"):
     """All requested nodes as (N, P) float32 torch tensors on ``device`` (no host copies); aliases share storage."""
-    from torchvision.models.feature_extraction import create_feature_extractor
-
     networks.strict_float32(device)
     model = model.eval().to(device)
-    extractor = create_feature_extractor(model, return_nodes=list(nodes))
+    extractor = networks.feature_extractor(model, list(nodes))
     parts = {n: [] for n in nodes}
     with torch.no_grad():
         for start in range(0, len(images), batch_size):

@@ -59,9 +59,9 @@ def path_figure(path, title=None):
     ax_p.set_ylabel("MDS dim 2")
     ax_p.set_title("Representational geometry path")
     ax_p.legend(fontsize=9, loc="best")
-    fig.suptitle(title or f"{path.attrs['analysis']}: {', '.join(names[m] for m in models)} on "
-                 f"{path.attrs['stimulus_set']} (N={path.attrs['n_stimuli']}; {path.attrs['rdm_method']} RDMs, "
-                 f"{path.attrs['compare']} comparison)", fontsize=11)
+    fig.suptitle(title or f"{path.attrs['analysis']}: {' vs '.join(names[m] for m in models)}\n"
+                 f"stimuli {path.attrs['stimulus_set']} (N={path.attrs['n_stimuli']}); {path.attrs['rdm_method']} RDMs, "
+                 f"{path.attrs['compare']} comparison, {path.attrs['distance']} distance", fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -106,15 +106,19 @@ def rdm_panels(cube, layers, separability=None, title=None):
 
 
 def dimreduction_grid(ds, title=None):
-    """The tutorial's plot_dim_reduction: rows = methods, columns = layers, points coloured by digit."""
+    """The tutorial's plot_dim_reduction: rows = methods, columns = layers, points coloured by digit.
+
+    Digits get the categorical tab10 palette rather than the tutorial's viridis_r, whose neighbouring
+    shades (5/6, 7/8/9) are hard to tell apart in print.
+    """
     import matplotlib as mpl
 
     plt = _mpl()
     methods, layers = list(ds.reduction.values), list(ds.layer.values)
-    fig, axes = plt.subplots(len(methods), len(layers), figsize=(2.6 * len(layers) + 1.2, 2.6 * len(methods) + 0.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(methods), len(layers), figsize=(2.5 * len(layers) + 1.3, 2.5 * len(methods) + 0.7),
+                             squeeze=False, layout="constrained")
     labels = ds.label.values
-    cmap = plt.get_cmap("viridis_r", 10)
+    cmap = plt.get_cmap("tab10", 10)
     norm = mpl.colors.BoundaryNorm(np.arange(-0.5, 10), cmap.N)
     sc = None
     for r, method in enumerate(methods):
@@ -124,14 +128,16 @@ def dimreduction_grid(ds, title=None):
             sc = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap=cmap, norm=norm, s=6, linewidths=0)
             ax.set_xticks([])
             ax.set_yticks([])
+            ax.set_aspect("equal", adjustable="datalim")
             if r == 0:
                 ax.set_title(layer, fontsize=11)
             if c == 0:
                 ax.set_ylabel(method, fontsize=11)
-    cb = fig.colorbar(sc, ax=axes.ravel().tolist(), ticks=np.arange(10), fraction=0.02, pad=0.02)
+    cb = fig.colorbar(sc, ax=axes.ravel().tolist(), ticks=np.arange(10), fraction=0.02, pad=0.01, aspect=30)
     cb.set_label("digit", fontsize=9)
-    fig.suptitle(title or f"{ds.attrs['model']} on {ds.attrs['stimulus_set']} (N={ds.sizes['stim']})",
-                 fontsize=11)
+    analysis = ds.attrs.get("analysis")
+    fig.suptitle(title or f"{analysis + ': ' if analysis else ''}{ds.attrs['model']} on {ds.attrs['stimulus_set']} "
+                 f"(N={ds.sizes['stim']})", fontsize=11)
     return fig
 
 

@@ -57,12 +57,17 @@ class Mnist:
         }
 
 
+def normalize_array(images_uint8):
+    """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28) array, the tutorial's ToTensor + Normalize (bitwise; torch-free)."""
+    x = np.asarray(images_uint8).astype(np.float32) / np.float32(255.0)
+    return ((x - np.float32(MEAN)) / np.float32(STD))[:, None]
+
+
 def normalize(images_uint8):
-    """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28) tensor, the tutorial's ToTensor + Normalize."""
+    """:func:`normalize_array` as a torch tensor."""
     import torch
 
-    x = torch.as_tensor(np.asarray(images_uint8), dtype=torch.float32).div(255.0)
-    return ((x - MEAN) / STD).unsqueeze(1)
+    return torch.from_numpy(normalize_array(images_uint8))
 
 
 def _find_idx(folder, stem):

@@ -1,8 +1,8 @@
 """The tutorial's two networks, layer for layer.
 
 The forward argument is called ``input`` and the functional ops are the
-tutorial's, so torchvision's FX node names (the user-facing layer names) come
-out exactly as the tutorial prints them.
+tutorial's, so the FX node names (the user-facing layer names) come out
+exactly as the tutorial prints them with torchvision's ``get_graph_node_names``.
 """
 
 from collections import OrderedDict
@@ -101,9 +101,46 @@ def arch_of(model):
     raise TypeError(f"not a repgeom network: {type(model).__name__}")
 
 
+def _traced(model):
+    """torch.fx trace of a network, with each graph node under its user-facing name.
+
+    The names are torchvision's ``get_graph_node_names`` convention: the
+    argument name for the input, the module's qualified name for a module call
+    (``_1``, ``_2`` ... for repeated calls), FX's own name for a function.
+    torch.fx directly rather than torchvision's wrapper: importing
+    torchvision.models costs ~1.5 s per process, paid by every feature job.
+    """
+    import torch.fx
+
+    graph_module = torch.fx.symbolic_trace(model)
+    named, calls = {}, {}
+    for node in graph_module.graph.nodes:
+        if node.op == "output":
+            continue
+        if node.op in ("placeholder", "call_module"):
+            k = calls.get(node.target, 0)
+            calls[node.target] = k + 1
+            name = node.target if k == 0 else f"{node.target}_{k}"
+        else:
+            name = node.name
+        named[name] = node
+    return graph_module, named
+
+
 def node_names(model):
     """FX node names of the network in execution order, as the tutorial lists them."""
-    from torchvision.models.feature_extraction import get_graph_node_names
+    return list(_traced(model)[1])
 
-    train_nodes, _ = get_graph_node_names(model)
-    return train_nodes
+
+def feature_extractor(model, nodes):
+    """A module mapping an image batch to {node: activation} for the named nodes (FX graph surgery)."""
+    graph_module, named = _traced(model)
+    unknown = [n for n in nodes if n not in named]
+    if unknown:
+        raise ValueError(f"unknown nodes {unknown}; valid: {list(named)}")
+    graph = graph_module.graph
+    graph.erase_node(next(n for n in graph.nodes if n.op == "output"))
+    graph.output({n: named[n] for n in nodes})
+    graph.eliminate_dead_code()
+    graph_module.recompile()
+    return graph_module

@@ -11,4 +11,7 @@ done
 pkill -x slurmstepd 2>/dev/null
 pkill -x munged 2>/dev/null
 rm -f /run/munge/munge.socket.2*
+# Our slurm.conf goes too: with it but no slurmctld, every `scontrol` waits ~9 s, and Snakemake's SLURM
+# plugin runs one at start-up of every snakemake command (even local runs).
+if grep -q '^ClusterName=repgeom$' /etc/slurm/slurm.conf 2>/dev/null; then rm -f /etc/slurm/slurm.conf; fi
 echo SLURM_DOWN

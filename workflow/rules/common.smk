@@ -10,6 +10,7 @@ sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 from repgeom.config import ConfigError, load_schema, validate as validate_config
 from repgeom import nodes as repgeom_nodes
 from repgeom.stimuli import expand_sets
+from repgeom.dimreduction import embedding_id
 
 try:
     config = validate_config(config, load_schema(os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")))
@@ -35,6 +36,7 @@ wildcard_constraints:
     analysis=_alternatives(list(config["paths"]) + list(config["dimreduction"])),
     request=_alternatives(config["rdms"]),
     comparison=_alternatives(config["path_comparisons"]),
+    embedding="(pca|mds|tsne)-[a-z0-9.-]+",
 
 
 def code_version(step, *modules):
@@ -137,13 +139,34 @@ RDM_CUBES = rdm_cubes()
 DIMRED = config["dimreduction"]
 
 
+def _embedding_key(spec, method):
+    return (spec["model"], spec["stimuli"], embedding_id(method, spec["seed"], spec["perplexity"]))
+
+
+def embeddings():
+    """{(model, set, embedding id): recipe + union of nodes}: analyses asking for the same embedding share one job."""
+    out = {}
+    for spec in DIMRED.values():
+        for method in spec["methods"]:
+            key = _embedding_key(spec, method)
+            entry = out.setdefault(key, {"method": method, "seed": spec["seed"], "perplexity": spec["perplexity"],
+                                         "nodes": []})
+            entry["nodes"].append(_model_nodes(spec["model"], spec["nodes"]))
+    for (model, s, _), entry in out.items():
+        entry["nodes"] = _union(model, entry["nodes"])
+    return out
+
+
+EMBEDDINGS = embeddings()
+
+
 def feature_stores():
     """{(model, set): nodes}: what every consumer of that model's features on that set needs."""
     stores = {}
     for (method, model, s), nodes in RDM_CUBES.items():
         stores.setdefault((model, s), []).append(nodes)
-    for spec in DIMRED.values():
-        stores.setdefault((spec["model"], spec["stimuli"]), []).append(_model_nodes(spec["model"], spec["nodes"]))
+    for (model, s, _), entry in EMBEDDINGS.items():
+        stores.setdefault((model, s), []).append(entry["nodes"])
     return {k: _union(k[0], v) for k, v in stores.items()}
 
 
@@ -170,6 +193,11 @@ def feature_mem_mb(wildcards):
 def rdm_mem_mb(wildcards):
     n = _set_size(wildcards.set)
     return int(1000 + 3 * 4 * n * n / 1e6 + 0.4 * n)
+
+
+def rdm_threads(wildcards):
+    """BLAS threads of an RDM job: small sets are start-up bound, so one thread and more jobs side by side."""
+    return 1 if _set_size(wildcards.set) <= 1000 else 4
 
 
 def _set_size(s):
@@ -211,10 +239,32 @@ def rdm_figures():
 RDM_FIGURES = rdm_figures()
 
 
+def embedding_spec(wildcards):
+    return as_json(EMBEDDINGS[(wildcards.model, wildcards.set, wildcards.embedding)])
+
+
+def embedding_store(model, s, eid):
+    return f"{RESULTS}/embeddings/{model}/{s}/{eid}.zarr"
+
+
+def dimred_embeddings(wildcards):
+    """The analysis' embedding stores, in the order of its methods."""
+    spec = DIMRED[wildcards.analysis]
+    return [embedding_store(*_embedding_key(spec, m)) for m in spec["methods"]]
+
+
 def dimred_spec(wildcards):
     spec = dict(DIMRED[wildcards.analysis])
     spec["nodes"] = _model_nodes(spec["model"], spec["nodes"])
     return as_json(spec)
+
+
+def metrics_files():
+    """Every metrics JSON of the run: separability per RDM figure, distances per path, Procrustes per comparison."""
+    out = [f"{RESULTS}/metrics/separability/{r}/{m}/{s}.json" for (r, m, s) in RDM_FIGURES]
+    out += [f"{RESULTS}/metrics/paths/{a}.json" for a in PATHS]
+    out += [f"{RESULTS}/metrics/path_comparisons/{c}.json" for c in config["path_comparisons"]]
+    return out
 
 
 # ---- targets ------------------------------------------------------------------------------------
@@ -234,4 +284,6 @@ def all_outputs():
     out += [f"{RESULTS}/figures/path_comparisons/{c}.png" for c in config["path_comparisons"]]
     if STIM_SETS:
         out.append(f"{RESULTS}/figures/accuracy.png")
+    if metrics_files():
+        out.append(f"{RESULTS}/metrics/summary.csv")
     return out

@@ -14,6 +14,8 @@ rule mnist:
         code=code_version("mnist", "mnist"),
     log:
         f"{RESULTS}/logs/mnist.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/mnist.tsv"
     conda:
         "../envs/repgeom.yaml"
     shell:

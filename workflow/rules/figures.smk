@@ -13,6 +13,8 @@ rule rdm_figure:
         code=code_version("rdm_figure", "figures", "metrics"),
     log:
         f"{RESULTS}/logs/rdm_figure/{{request}}/{{model}}/{{set}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/rdm_figure/{{request}}/{{model}}/{{set}}.tsv"
     conda:
         "../envs/repgeom.yaml"
     shell:
@@ -20,9 +22,33 @@ rule rdm_figure:
         " --nodes {params.nodes:q} --metrics {output.metrics} --out {output.figure} > {log} 2>&1"
 
 
+rule embedding:
+    input:
+        f"{RESULTS}/features/{{model}}/{{set}}.zarr",
+    output:
+        directory(f"{RESULTS}/embeddings/{{model}}/{{set}}/{{embedding}}.zarr"),
+    params:
+        spec=embedding_spec,
+        code=code_version("embedding", "dimreduction", "store"),
+    priority: 10  # the longest jobs (t-SNE, MDS): start them first so short jobs fill the gaps
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    log:
+        f"{RESULTS}/logs/embedding/{{model}}/{{set}}/{{embedding}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/embedding/{{model}}/{{set}}/{{embedding}}.tsv"
+    conda:
+        "../envs/repgeom.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} python -m repgeom.steps.embedding"
+        " --spec {params.spec:q} --features {input} --out {output} > {log} 2>&1"
+
+
 rule dimreduction:
     input:
-        lambda w: f"{RESULTS}/features/{DIMRED[w.analysis]['model']}/{DIMRED[w.analysis]['stimuli']}.zarr",
+        dimred_embeddings,
     output:
         store=directory(f"{RESULTS}/dimreduction/{{analysis}}.zarr"),
         figure=report(
@@ -32,11 +58,7 @@ rule dimreduction:
         ),
     params:
         spec=dimred_spec,
-        code=code_version("dimreduction", "dimreduction", "figures", "store"),
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
+        code=code_version("dimreduction", "figures", "store"),
     log:
         f"{RESULTS}/logs/dimreduction/{{analysis}}.log",
     benchmark:
@@ -44,8 +66,8 @@ rule dimreduction:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} python -m repgeom.steps.dimreduction --analysis {wildcards.analysis}"
-        " --spec {params.spec:q} --features {input} --out {output.store} --figure {output.figure} > {log} 2>&1"
+        "python -m repgeom.steps.dimreduction --analysis {wildcards.analysis} --spec {params.spec:q}"
+        " --embeddings {input} --out {output.store} --figure {output.figure} > {log} 2>&1"
 
 
 rule accuracy_figure:
@@ -57,6 +79,8 @@ rule accuracy_figure:
         code=code_version("accuracy_figure", "figures"),
     log:
         f"{RESULTS}/logs/accuracy_figure.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/accuracy_figure.tsv"
     conda:
         "../envs/repgeom.yaml"
     shell:

@@ -13,6 +13,8 @@ rule fetch_checkpoint:
         code=code_version("fetch", "download"),
     log:
         f"{RESULTS}/logs/fetch_checkpoint/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/fetch_checkpoint/{{model}}.tsv"
     conda:
         "../envs/repgeom.yaml"
     shell:

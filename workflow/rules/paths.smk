@@ -2,10 +2,11 @@ rule path:
     input:
         path_cubes,
     output:
-        directory(f"{RESULTS}/paths/{{analysis}}.zarr"),
+        store=directory(f"{RESULTS}/paths/{{analysis}}.zarr"),
+        metrics=f"{RESULTS}/metrics/paths/{{analysis}}.json",
     params:
         spec=path_spec,
-        code=code_version("path", "paths", "rdm", "store"),
+        code=code_version("path", "paths", "rdm", "store", "metrics"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -18,7 +19,7 @@ rule path:
         "../envs/repgeom.yaml"
     shell:
         "python -m repgeom.steps.path --analysis {wildcards.analysis} --spec {params.spec:q}"
-        " --cubes {input} --out {output} > {log} 2>&1"
+        " --cubes {input} --out {output.store} --metrics {output.metrics} > {log} 2>&1"
 
 
 rule path_figure:
@@ -34,6 +35,8 @@ rule path_figure:
         code=code_version("path_figure", "figures"),
     log:
         f"{RESULTS}/logs/path_figure/{{analysis}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/path_figure/{{analysis}}.tsv"
     conda:
         "../envs/repgeom.yaml"
     shell:
@@ -55,6 +58,8 @@ rule path_comparison:
         code=code_version("path_comparison", "paths", "figures"),
     log:
         f"{RESULTS}/logs/path_comparison/{{comparison}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/path_comparison/{{comparison}}.tsv"
     conda:
         "../envs/repgeom.yaml"
     shell:

@@ -35,7 +35,7 @@ rule rdm:
         chunk=FEATURE_OPTS["rdm_chunk"],
         device=config["device"],
         code=code_version("rdm", "rdm", "store", "errors"),
-    threads: 2
+    threads: rdm_threads
     resources:
         mem_mb=rdm_mem_mb,
         runtime=30,

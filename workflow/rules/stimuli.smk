@@ -14,6 +14,8 @@ rule stimuli:
         runtime=15,
     log:
         f"{RESULTS}/logs/stimuli/{{set}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/stimuli/{{set}}.tsv"
     conda:
         "../envs/repgeom.yaml"
     shell:
@@ -36,6 +38,8 @@ rule accuracy:
         runtime=15,
     log:
         f"{RESULTS}/logs/accuracy.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/accuracy.tsv"
     conda:
         "../envs/repgeom.yaml"
     shell:

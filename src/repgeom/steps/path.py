@@ -2,14 +2,14 @@
 
 import json
 
-from ._shell import log, main, provenance
+from ._shell import log, main, provenance, write_json
 
 
 def run(a):
     import numpy as np
     import xarray as xr
 
-    from .. import paths, rdm, store
+    from .. import metrics, paths, rdm, store
 
     spec = json.loads(a.spec)
     cubes = dict(zip(spec["models"], a.cubes))
@@ -35,11 +35,8 @@ def run(a):
              ", ".join(spec["models"]), n, spec["compare"], spec["distance"])
     sim, dist, emb = paths.representational_path(rdms, n, spec["compare"], spec["distance"], spec.get("seed", 0))
     hidden = paths.duplicate_inputs(models, layers)
-    to_labels = {}
-    if spec.get("labels", True):
-        for m in spec["models"]:
-            last = max(i for i, mm in enumerate(models) if mm == m)
-            to_labels[m] = float(dist[last, -1])
+    per_model = metrics.path_metrics(dist, models, layers)
+    to_labels = {m: pm["last_layer_distance_to_labels"] for m, pm in per_model.items() if "labels" in models}
     attrs = {"analysis": a.analysis, "models": spec["models"], "stimulus_set": spec["stimuli"],
              "rdm_method": spec["rdm_method"], "compare": spec["compare"], "distance": spec["distance"],
              "seed": spec.get("seed", 0), "n_stimuli": n, "last_layer_distance_to_labels": to_labels,
@@ -59,6 +56,11 @@ def run(a):
         attrs=store.jsonable(attrs),
     )
     store.write_dataset(ds, a.out)
+    write_json({"kind": "path", "analysis": a.analysis, "stimulus_set": spec["stimuli"], "n_stimuli": n,
+                "rdm_method": spec["rdm_method"], "compare": spec["compare"], "distance": spec["distance"],
+                "models": per_model,
+                "definition": f"{spec['distance']} distance between layer RDMs ({spec['compare']} similarity); "
+                              "path_length: sum over consecutive layers of a model"}, a.metrics)
     for m, d in to_labels.items():
         log.info("%s: last layer of %s is %.4f from the labels", a.analysis, m, d)
 
@@ -68,6 +70,7 @@ def add_arguments(p):
     p.add_argument("--spec", required=True)
     p.add_argument("--cubes", nargs="+", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--metrics", required=True, help="JSON: distances to the labels and path length per model")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ def run(a):
     layers = json.loads(a.nodes)
     labels = cube.label_i.values
     sep = {layer: metrics.separability(cube.rdm.sel(layer=layer).values, labels) for layer in layers}
-    record = {"request": a.request, "model": cube.attrs["model"], "stimulus_set": cube.attrs["stimulus_set"],
+    record = {"kind": "rdm_separability", "request": a.request, "model": cube.attrs["model"], "stimulus_set": cube.attrs["stimulus_set"],
               "layers": layers,
               "method": cube.attrs["method"], "eps": cube.attrs.get("eps", 0.0),
               "separability": sep,

@@ -33,7 +33,7 @@ def run(a):
     else:
         data = mnist.read(a.data)
         idx = stimuli.select(spec, data.test_labels)
-        images = mnist.normalize(data.test_images[idx]).numpy()
+        images = mnist.normalize_array(data.test_images[idx])
         labels, ids = data.test_labels[idx], idx
         attrs.update(data=data.record(), eps=0.0)
         log.info("%s: %d held-out digits (%s)", a.set, len(idx), spec)

@@ -1,0 +1,43 @@
+"""One 2-D embedding recipe (PCA, MDS or t-SNE) of some nodes of a features store."""
+
+import json
+
+from ._shell import log, main, provenance
+
+
+def run(a):
+    import numpy as np
+    import xarray as xr
+
+    from .. import dimreduction, store
+
+    spec = json.loads(a.spec)
+    g = store.open_group(a.features)
+    fattrs = dict(g.attrs)
+    aliases = fattrs.get("aliases", {})
+    nodes, method = spec["nodes"], spec["method"]
+    ids, labels = np.asarray(g["stim"][:]), np.asarray(g["label"][:])
+    emb = np.empty((len(nodes), len(ids), 2))
+    for j, node in enumerate(nodes):
+        X = np.asarray(g[aliases.get(node, node)][:])
+        emb[j] = dimreduction.embed(X, method, seed=spec["seed"], perplexity=spec["perplexity"])
+        log.info("%s of %s (%d x %d): %d / %d nodes", method, node, *X.shape, j + 1, len(nodes))
+    attrs = {"method": method, "model": fattrs["model"], "stimulus_set": fattrs["stimulus_set"],
+             "seed": spec["seed"], "perplexity": spec["perplexity"] if method == "t-SNE" else None,
+             "checkpoint_md5": fattrs.get("checkpoint_md5"), **provenance()}
+    ds = xr.Dataset(
+        {"embedding": (("layer", "stim", "dim"), emb)},
+        coords={"layer": np.array(nodes, dtype=object), "stim": ids, "label": ("stim", labels),
+                "dim": np.array(["dim 1", "dim 2"], dtype=object)},
+        attrs=store.jsonable(attrs))
+    store.write_dataset(ds, a.out)
+
+
+def add_arguments(p):
+    p.add_argument("--spec", required=True, help="JSON: method, nodes, seed, perplexity")
+    p.add_argument("--features", required=True)
+    p.add_argument("--out", required=True)
+
+
+if __name__ == "__main__":
+    main(__doc__, add_arguments, run)
