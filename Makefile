@@ -28,6 +28,13 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --report results/report.html
+
+report: setup
+	$(BIN)/snakemake --report results/report.html
+
+bench: setup
+	$(BIN)/python benchmarks/analysis_vs_tutorial.py --cores $(CORES)
 
 test: setup
 	$(BIN)/python -m pytest -q -ra
@@ -39,4 +46,5 @@ lint: setup
 	$(BIN)/snakemake --lint
 
 clean-results:
-	rm -rf results/* .snakemake resources
+	find results -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf .snakemake resources

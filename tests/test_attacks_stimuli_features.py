@@ -1,35 +1,19 @@
+import os
+import sys
+
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
-from torchvision import transforms
 
+from conftest import REPO
 from repgeom import attacks, features, mnist, networks, nodes, stimuli, training
 
-
-# ---- the tutorial's own FGSM, verbatim in substance (one image at a time) --------------------------
-def _tutorial_denorm(batch, mean=[0.1307], std=[0.3081]):
-    mean = torch.tensor(mean).to(batch.device)
-    std = torch.tensor(std).to(batch.device)
-    return batch * std.view(1, -1, 1, 1) + mean.view(1, -1, 1, 1)
+sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+import tutorial_way as tutorial  # noqa: E402  (the tutorial's own helpers: the reference here)
 
 
 def _tutorial_generate_adversarial(model, imgs, targets, epsilon):
-    adv_imgs = []
-    for img, target in zip(imgs, targets):
-        img = img.unsqueeze(0)
-        target = target.unsqueeze(0)
-        img.requires_grad = True
-        output = model(img)
-        output = torch.log(output)
-        loss = F.nll_loss(output, target)
-        model.zero_grad()
-        loss.backward()
-        data_grad = img.grad.data
-        data_denorm = _tutorial_denorm(img)
-        perturbed = torch.clamp(data_denorm + epsilon * data_grad.sign(), 0, 1)
-        adv_imgs.append(transforms.Normalize((0.1307,), (0.3081,))(perturbed).detach())
-    return torch.cat(adv_imgs)
+    return tutorial.generate_adversarial(model, imgs, targets, epsilon)
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +57,10 @@ def test_fgsm_lowers_accuracy(data, trained):
 
 # ---- stimulus selection ----------------------------------------------------------------------------
 def _tutorial_sample_images(imgs, targets, n):
-    imgs_o, labels = [], []
-    for value in range(10):
-        cat = imgs[np.where(targets == value)][0:n]
-        imgs_o.append(cat)
-        labels.append([value] * len(cat))
-    return np.concatenate(imgs_o), np.array(labels).flatten()
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.as_tensor(imgs), torch.as_tensor(targets)), batch_size=1000)
+    imgs, labels = tutorial.sample_images(loader, n=n)
+    return imgs.numpy(), labels.numpy()
 
 
 @pytest.mark.parametrize("n", [5, 20, 50])

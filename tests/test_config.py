@@ -93,3 +93,8 @@ def test_schema_enums_come_from_the_code_registries():
     assert set(model["arch"]["enum"]) == set(networks.ARCHITECTURES)
     assert set(props["data"]["properties"]["source"]["enum"]) == set(mnist.SOURCES)
     assert set(model["train"]["properties"]["recipe"]["enum"]) == set(training.RECIPES)
+
+
+def test_dimreduction_method_listed_twice():
+    msg = _bad(lambda c: c["dimreduction"]["section1"].update(methods=["MDS", "PCA", "MDS"]))
+    assert "config.dimreduction.section1.methods" in msg and "non-unique" in msg

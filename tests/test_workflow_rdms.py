@@ -314,3 +314,4 @@ def test_example_notebook_runs_on_a_run(small_run, tmp_path):
     _is_png(tmp_path / "redrawn.png")
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "last_layer" not in outputs and "within-class" in outputs
+    assert "panels" in outputs and "fc2" in outputs  # the separability table of the run

@@ -1,3 +1,7 @@
+localrules:
+    metrics_summary,  # reads a few JSON files: not worth a cluster job
+
+
 rule metrics_summary:
     input:
         metrics_files(),
