@@ -136,3 +136,43 @@ def test_cuda_features_match_cpu(data, trained):
     gpu = features.extract(trained, x, ["conv2", "fc2"], device="cuda")
     for n in cpu:
         assert np.allclose(cpu[n], gpu[n], atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("batch_size", [64, 130, 500])
+def test_streamed_features_store_equals_features_in_memory(data, trained, tmp_path, batch_size):
+    import zarr
+
+    from repgeom import store
+
+    x = mnist.normalize_array(data.test_images[:130])
+    ids, labels = np.arange(130) + 7, data.test_labels[:130]
+    batches = features.iter_features(trained, x, nodes.FEEDFORWARD_NODES, batch_size)
+    stored, aliases = store.write_features_store(str(tmp_path / "f.zarr"), batches, ids, labels, {"model": "m"},
+                                                 batch_size)
+    ref = features.extract(trained, x, nodes.FEEDFORWARD_NODES, batch_size=batch_size)  # GEMM sums depend on batch size
+    g = zarr.open_group(str(tmp_path / "f.zarr"), mode="r")
+    assert set(stored) | set(aliases) == set(nodes.FEEDFORWARD_NODES) and not set(stored) & set(aliases)
+    for node in nodes.FEEDFORWARD_NODES:
+        assert np.array_equal(g[aliases.get(node, node)][:], ref[node]), node
+    assert np.array_equal(g["stim"][:], ids) and np.array_equal(g["label"][:], labels)
+
+
+@pytest.mark.parametrize("where", ["compute", "write"])
+def test_a_failing_features_stream_leaves_nothing(data, trained, tmp_path, where):
+    from repgeom import store
+
+    x = mnist.normalize_array(data.test_images[:200])
+
+    def batches():
+        for k, (start, feats, aliases, shapes) in enumerate(
+                features.iter_features(trained, x, ["conv1", "fc2"], 50)):
+            if k == 2:
+                if where == "compute":
+                    raise RuntimeError("forward pass failed")
+                feats = {n: v[:, :-1] for n, v in feats.items()}  # the writer thread fails on this one
+            yield start, feats, aliases, shapes
+
+    with pytest.raises(Exception):
+        store.write_features_store(str(tmp_path / "f.zarr"), batches(), np.arange(200), data.test_labels[:200], {},
+                                   50)
+    assert list(tmp_path.iterdir()) == []

@@ -92,24 +92,36 @@ def write_features_store(out, batches, ids, labels, attrs, chunk_rows, progress=
     """Stream ``features.iter_features`` batches into a Zarr store: one (stim, unit) array per stored node.
 
     Aliased nodes (exact copies of an earlier node) are not stored; the store's
-    ``aliases`` attr maps them to the node that holds their values.
+    ``aliases`` attr maps them to the node that holds their values.  A batch is
+    written by a second thread while the next one is computed (both release
+    the GIL), so at most two batches are in memory.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     import zarr
+
+    def write(feats, start):
+        for node, v in feats.items():
+            arrays[node][start:start + len(v)] = v
 
     n = len(ids)
     arrays, aliases = {}, {}
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp, ThreadPoolExecutor(max_workers=1) as writer:
         create_coords(tmp, {"stim": np.asarray(ids), "label": ("stim", np.asarray(labels))}, attrs)
+        pending = None
         for start, feats, aliases, shapes in batches:
             if not arrays:
                 for node, v in feats.items():
                     arrays[node] = add_array(tmp, node, (n, v.shape[1]), (min(chunk_rows, n), v.shape[1]),
                                              ("stim", f"{node}_unit"), attrs={"shape": shapes[node]})
                 zarr.open_group(tmp, mode="r+").attrs.update(jsonable({"aliases": aliases, "shapes": shapes}))
-            for node, v in feats.items():
-                arrays[node][start:start + len(v)] = v
+            if pending is not None:
+                pending.result()  # raises the writer's error here, in the caller
+            pending = writer.submit(write, feats, start)
             if progress:
                 progress(f"features: {min(start + len(next(iter(feats.values()))), n)} / {n} images")
+        if pending is not None:
+            pending.result()
         consolidate(tmp)
     return list(arrays), aliases
 
