@@ -82,7 +82,8 @@ def same_stimuli(tutorial_out, workflow_results):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--results", default=os.path.join(REPO, "results"), help="where the default run's data and checkpoints are")
+    p.add_argument("--results", default=os.path.join(REPO, "results"),
+                   help="where the default run's data and checkpoints are")
     p.add_argument("--cores", type=int, default=os.cpu_count())
     p.add_argument("--repeats", type=int, default=1, help="alternate the two ways this many times")
     p.add_argument("--workdir", help="keep the outputs here (default: a temporary folder)")

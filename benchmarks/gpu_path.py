@@ -56,12 +56,7 @@ def path_on_device(model, images, labels, node_list, device):
     sync(device)
     t["features"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    cache, mats = {}, []
-    for node in node_list:
-        key = id(feats[node])
-        if key not in cache:
-            cache[key] = rdm.compute_torch(feats[node], "euclidean")
-        mats.append(cache[key])
+    mats = rdm.node_rdms(feats, node_list, lambda X: rdm.compute_torch(X, "euclidean"))
     onehot = torch.eye(10, device=device)[torch.as_tensor(labels, device=device)]
     mats.append(rdm.compute_torch(onehot, "euclidean"))
     sync(device)
@@ -81,12 +76,7 @@ def path_of(model, images, labels, node_list, device):
     sync(device)
     t["features"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    cache, mats = {}, []
-    for node in node_list:
-        key = id(feats[node])
-        if key not in cache:
-            cache[key] = rdm.compute(feats[node], "euclidean", device=device)
-        mats.append(cache[key])
+    mats = rdm.node_rdms(feats, node_list, lambda X: rdm.compute(X, "euclidean", device=device))
     mats.append(rdm.labels_rdm(labels, "euclidean"))
     sync(device)
     t["rdms"] = time.perf_counter() - t0
@@ -107,7 +97,8 @@ def main():
     a = p.parse_args()
     cuda = torch.cuda.is_available()
     devices = (["cuda"] if cuda else []) + ["cpu"]
-    print(f"TF32 off (repgeom.networks.strict_float32). torch {torch.__version__}, CUDA: {torch.cuda.get_device_name(0) if cuda else 'none'}, "
+    gpu = torch.cuda.get_device_name(0) if cuda else "none"
+    print(f"TF32 off (repgeom.networks.strict_float32). torch {torch.__version__}, CUDA: {gpu}, "
           f"CPU threads {torch.get_num_threads()}, cores {os.cpu_count()}", flush=True)
     images, labels, note = load_images(a.n)
     print(f"N={a.n}: {note}", flush=True)

@@ -184,12 +184,7 @@ def worker_path_memory(args):
     t0 = time.perf_counter()
     feats = features.extract(model, imgs, all_nodes, batch_size=500)
     t1 = time.perf_counter()
-    cache, mats = {}, []
-    for node in all_nodes:
-        key = id(feats[node])
-        if key not in cache:
-            cache[key] = rdm.compute(feats[node], "euclidean")
-        mats.append(cache[key])
+    mats = rdm.node_rdms(feats, all_nodes, lambda X: rdm.compute(X, "euclidean"))
     mats.append(rdm.labels_rdm(labels, "euclidean"))
     del feats
     t2 = time.perf_counter()

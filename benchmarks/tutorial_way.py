@@ -87,7 +87,7 @@ def mds(**kwargs):
 
 
 def concat(rdms_list):
-    """rsatoolbox.rdm.concat; rsatoolbox 0.3.2 fails on three or more RDMs objects (descriptor merge), so by hand then."""
+    """rsatoolbox.rdm.concat; rsatoolbox 0.3.2 fails on three or more RDMs objects (descriptor merge): by hand then."""
     try:
         return rsatoolbox.rdm.concat(rdms_list)
     except AttributeError:

@@ -12,10 +12,6 @@ sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 import tutorial_way as tutorial  # noqa: E402  (the tutorial's own helpers: the reference here)
 
 
-def _tutorial_generate_adversarial(model, imgs, targets, epsilon):
-    return tutorial.generate_adversarial(model, imgs, targets, epsilon)
-
-
 @pytest.fixture(scope="module")
 def data():
     return mnist.load_embedded(100, 0)
@@ -32,7 +28,7 @@ def trained(data):
 def test_batched_fgsm_equals_the_tutorials_per_image_fgsm(data, trained, eps):
     x = mnist.normalize(data.test_images[:200])
     y = torch.as_tensor(data.test_labels[:200])
-    ref = _tutorial_generate_adversarial(trained, x.clone(), y, eps)
+    ref = tutorial.generate_adversarial(trained, x.clone(), y, eps)
     got = attacks.fgsm(trained, x, y, eps, batch_size=64)
     assert got.shape == ref.shape
     assert (got - ref).abs().max().item() <= 1e-6
@@ -44,7 +40,8 @@ def test_fgsm_on_recurrent_net_too(data):
     model = networks.RecurrentNet().eval()
     x = mnist.normalize(data.test_images[:50])
     y = torch.as_tensor(data.test_labels[:50])
-    assert (attacks.fgsm(model, x, y, 0.1) - _tutorial_generate_adversarial(model, x.clone(), y, 0.1)).abs().max() <= 1e-6
+    ref = tutorial.generate_adversarial(model, x.clone(), y, 0.1)
+    assert (attacks.fgsm(model, x, y, 0.1) - ref).abs().max() <= 1e-6
 
 
 def test_fgsm_lowers_accuracy(data, trained):
@@ -176,3 +173,19 @@ def test_a_failing_features_stream_leaves_nothing(data, trained, tmp_path, where
         store.write_features_store(str(tmp_path / "f.zarr"), batches(), np.arange(200), data.test_labels[:200], {},
                                    50)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_device_tensors_equal_host_features_and_aliases_share_one_tensor(data, trained):
+    from repgeom import rdm
+
+    x = mnist.normalize_array(data.test_images[:90])
+    host = features.extract(trained, x, nodes.FEEDFORWARD_NODES, batch_size=90)
+    dev = features.extract_tensors(trained, x, nodes.FEEDFORWARD_NODES, batch_size=90, device="cpu")
+    for n in nodes.FEEDFORWARD_NODES:
+        assert np.array_equal(dev[n].numpy(), host[n]), n
+    assert dev["dropout1"] is dev["max_pool2d"] and dev["flatten"] is dev["max_pool2d"]
+    assert dev["dropout2"] is dev["relu_2"]
+    calls = []
+    mats = rdm.node_rdms(dev, nodes.FEEDFORWARD_NODES, lambda X: calls.append(1) or rdm.compute_torch(X))
+    assert len(mats) == 13 and len(calls) == 10  # three aliased nodes computed once
+    assert mats[nodes.FEEDFORWARD_NODES.index("flatten")] is mats[nodes.FEEDFORWARD_NODES.index("max_pool2d")]

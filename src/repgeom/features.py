@@ -89,12 +89,6 @@ def extract_tensors(model, images, nodes, batch_size=1000, device="cuda"):
             for n in nodes:
                 parts[n].append(feats[n].reshape(len(feats[n]), -1).float())
     out = {n: torch.cat(v) for n, v in parts.items()}
-    first = {}
-    for n in nodes:  # identical nodes -> one tensor, so callers compute their RDM once
-        for m in first:
-            if out[m].shape == out[n].shape and torch.equal(out[m], out[n]):
-                out[n] = out[m]
-                break
-        else:
-            first[n] = True
+    for node, prev in _aliases(out, nodes).items():  # identical nodes -> one tensor: one RDM each
+        out[node] = out[prev]
     return out

@@ -60,7 +60,8 @@ def path_figure(path, title=None):
     ax_p.set_title("Representational geometry path")
     ax_p.legend(fontsize=9, loc="best")
     fig.suptitle(title or f"{path.attrs['analysis']}: {' vs '.join(names[m] for m in models)}\n"
-                 f"stimuli {path.attrs['stimulus_set']} (N={path.attrs['n_stimuli']}); {path.attrs['rdm_method']} RDMs, "
+                 f"stimuli {path.attrs['stimulus_set']} (N={path.attrs['n_stimuli']}); "
+                 f"{path.attrs['rdm_method']} RDMs, "
                  f"{path.attrs['compare']} comparison, {path.attrs['distance']} distance", fontsize=11)
     fig.tight_layout()
     return fig

@@ -22,9 +22,9 @@ def path_metrics(distance, models, layers):
     """Per model of a path: each layer's distance to the labels RDM, the last layer's, and the path length.
 
     ``distance`` is the path's RDM-distance matrix over entries (model, layer),
-    with the labels entry under model ``labels`` (without one, only the path length).  Path length: the sum of distances between
-    consecutive layers of a model, a measure of how much its computation
-    transforms the geometry.
+    with the labels entry under model ``labels`` (without one, only the path
+    length).  Path length: the sum of distances between consecutive layers of
+    a model, a measure of how much its computation transforms the geometry.
     """
     distance = np.asarray(distance, dtype=np.float64)
     models, layers = list(models), list(layers)
@@ -32,15 +32,19 @@ def path_metrics(distance, models, layers):
     out = {}
     for m in dict.fromkeys(x for x in models if x != "labels"):
         idx = [i for i, x in enumerate(models) if x == m]
-        out[m] = {"distance_to_labels": {layers[i]: float(distance[i, lab]) for i in idx} if lab is not None else {},
+        to_labels = {layers[i]: float(distance[i, lab]) for i in idx} if lab is not None else {}
+        out[m] = {"distance_to_labels": to_labels,
                   "last_layer": layers[idx[-1]],
                   "last_layer_distance_to_labels": float(distance[idx[-1], lab]) if lab is not None else None,
                   "path_length": float(sum(distance[i, j] for i, j in zip(idx[:-1], idx[1:])))}
     return out
 
 
+SUMMARY_COLUMNS = ("kind", "analysis", "model", "stimulus_set", "layer", "metric", "value")
+
+
 def summary_rows(records):
-    """Metrics records (the JSON files of one run) -> tidy rows: kind, analysis, model, stimulus_set, layer, metric, value."""
+    """Metrics records (the JSON files of one run) -> tidy rows with :data:`SUMMARY_COLUMNS`."""
     rows = []
     for r in records:
         kind = r.get("kind")
@@ -60,4 +64,4 @@ def summary_rows(records):
                 rows.append((kind, r["comparison"], "", f"{r['reference']} vs {r['other']}", "", metric, r[metric]))
         else:
             raise ValueError(f"not a metrics record: kind {kind!r}")
-    return [dict(zip(("kind", "analysis", "model", "stimulus_set", "layer", "metric", "value"), row)) for row in rows]
+    return [dict(zip(SUMMARY_COLUMNS, row)) for row in rows]

@@ -173,6 +173,16 @@ def compute(X, method="euclidean", block=None, device="cpu", overwrite=False):
     return D
 
 
+def node_rdms(features, nodes, compute_one):
+    """``[compute_one(features[n]) for n in nodes]``, computed once for nodes that share one array (aliases)."""
+    done = {}
+    for node in nodes:
+        key = id(features[node])
+        if key not in done:
+            done[key] = compute_one(features[node])
+    return [done[id(features[node])] for node in nodes]
+
+
 def labels_rdm(labels, method="euclidean", n_classes=None):
     """RDM of the one-hot labels (the tutorial's 'labels' layer)."""
     labels = np.asarray(labels)

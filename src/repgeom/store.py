@@ -103,6 +103,12 @@ def write_features_store(out, batches, ids, labels, attrs, chunk_rows, progress=
     def write(feats, start):
         for node, v in feats.items():
             arrays[node][start:start + len(v)] = v
+        return start + len(v)
+
+    def wait(job):  # the writer's error is raised here, in the caller
+        stop = job.result()
+        if progress:
+            progress(f"features: {stop} / {n} images written")
 
     n = len(ids)
     arrays, aliases = {}, {}
@@ -116,12 +122,10 @@ def write_features_store(out, batches, ids, labels, attrs, chunk_rows, progress=
                                              ("stim", f"{node}_unit"), attrs={"shape": shapes[node]})
                 zarr.open_group(tmp, mode="r+").attrs.update(jsonable({"aliases": aliases, "shapes": shapes}))
             if pending is not None:
-                pending.result()  # raises the writer's error here, in the caller
+                wait(pending)
             pending = writer.submit(write, feats, start)
-            if progress:
-                progress(f"features: {min(start + len(next(iter(feats.values()))), n)} / {n} images")
         if pending is not None:
-            pending.result()
+            wait(pending)
         consolidate(tmp)
     return list(arrays), aliases
 

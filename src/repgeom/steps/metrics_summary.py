@@ -17,7 +17,7 @@ def run(a):
     rows = metrics.summary_rows(records)
     tmp = a.out + ".tmp"
     with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["kind", "analysis", "model", "stimulus_set", "layer", "metric", "value"])
+        w = csv.DictWriter(f, fieldnames=metrics.SUMMARY_COLUMNS)
         w.writeheader()
         w.writerows(rows)
     os.replace(tmp, a.out)

@@ -15,7 +15,8 @@ def run(a):
         raise ValueError(f"{a.reference} and {a.other} have different entries; only paths over the same "
                          f"models and layers can be aligned")
     aligned, disparity = paths.procrustes_align(ref.embedding.values, other.embedding.values)
-    record = {"kind": "path_comparison", "comparison": a.name, "reference": ref.attrs["analysis"], "other": other.attrs["analysis"],
+    record = {"kind": "path_comparison", "comparison": a.name,
+              "reference": ref.attrs["analysis"], "other": other.attrs["analysis"],
               "procrustes_disparity": disparity,
               "definition": "scipy.spatial.procrustes disparity of the 2-D embeddings after optimal "
                             "translation, scaling, rotation and reflection (0 = same shape)",

@@ -14,8 +14,8 @@ def run(a):
     layers = json.loads(a.nodes)
     labels = cube.label_i.values
     sep = {layer: metrics.separability(cube.rdm.sel(layer=layer).values, labels) for layer in layers}
-    record = {"kind": "rdm_separability", "request": a.request, "model": cube.attrs["model"], "stimulus_set": cube.attrs["stimulus_set"],
-              "layers": layers,
+    record = {"kind": "rdm_separability", "request": a.request, "model": cube.attrs["model"],
+              "stimulus_set": cube.attrs["stimulus_set"], "layers": layers,
               "method": cube.attrs["method"], "eps": cube.attrs.get("eps", 0.0),
               "separability": sep,
               "definition": "mean between-class / mean within-class dissimilarity (off-diagonal entries)"}
