@@ -12,12 +12,12 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/stimuli.smk"
 include: "workflow/rules/rdms.smk"
-include: "workflow/rules/paths.smk"
+include: "workflow/rules/analyses.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/metrics.smk"
 
 
 rule all:
     input:
-        all_outputs(),
+        PLAN.targets(),
     default_target: True

@@ -48,7 +48,7 @@ def path_on_device(model, images, labels, node_list, device):
     """Everything on the device: features as tensors, RDMs as tensors, comparison accumulated there."""
     import torch
 
-    from repgeom import features, paths, rdm
+    from repgeom import compare, features, paths, rdm
 
     t = {}
     t0 = time.perf_counter()
@@ -56,19 +56,19 @@ def path_on_device(model, images, labels, node_list, device):
     sync(device)
     t["features"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    mats = rdm.node_rdms(feats, node_list, lambda X: rdm.compute_torch(X, "euclidean"))
+    mats = rdm.node_rdms(feats, node_list, lambda X: rdm.compute(X, "euclidean"))
     onehot = torch.eye(10, device=device)[torch.as_tensor(labels, device=device)]
-    mats.append(rdm.compute_torch(onehot, "euclidean"))
+    mats.append(rdm.compute(onehot, "euclidean"))
     sync(device)
     t["rdms"] = time.perf_counter() - t0
-    comp = _compare_and_embed(lambda: paths.compare_torch(mats, "cosine"), t)
+    comp = _compare_and_embed(lambda: compare.similarity_torch(mats, "cosine"), t)
     host_feats = {n: v.cpu().numpy() for n, v in feats.items()}
     host_mats = [m.cpu().numpy() for m in mats]
     return comp, host_mats, host_feats, t
 
 
 def path_of(model, images, labels, node_list, device):
-    from repgeom import features, paths, rdm
+    from repgeom import compare, features, paths, rdm
 
     t = {}
     t0 = time.perf_counter()
@@ -77,10 +77,10 @@ def path_of(model, images, labels, node_list, device):
     t["features"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     mats = rdm.node_rdms(feats, node_list, lambda X: rdm.compute(X, "euclidean", device=device))
-    mats.append(rdm.labels_rdm(labels, "euclidean"))
+    mats.append(rdm.labels_rdm(labels, 10, "euclidean"))
     sync(device)
     t["rdms"] = time.perf_counter() - t0
-    comp = _compare_and_embed(lambda: paths.compare(mats, len(labels), "cosine", block=1024), t)
+    comp = _compare_and_embed(lambda: compare.similarity(mats, len(labels), "cosine", block=1024), t)
     return comp, mats, feats, t
 
 
@@ -88,7 +88,8 @@ def main():
     import torch
 
     from rdm_paths import load_images
-    from repgeom import attacks, checkpoints, mnist, nodes as nodes_mod, training
+    from repgeom import attacks, checkpoints, mnist, training
+    from repgeom.models import MODEL_KINDS, tutorial_build_of, tutorial_kind_of
 
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=10000)
@@ -105,7 +106,7 @@ def main():
     report = {"n": a.n, "images": note, "models": {}}
     for name in a.models:
         model = checkpoints.load_model(f"results/checkpoints/{name}.pt")
-        node_list = nodes_mod.node_names(checkpoints.networks.arch_of(model), getattr(model, "time_steps", 5))
+        node_list = MODEL_KINDS[tutorial_kind_of(model)].static_nodes({"time_steps": 5} | tutorial_build_of(model))
         res = {}
         outs = {}
         for dev in devices:
@@ -132,8 +133,8 @@ def main():
     if cuda:  # FGSM and a short training run on CUDA vs CPU
         model = checkpoints.load_model("results/checkpoints/standard.pt")
         x, y = images[:500], torch.as_tensor(labels[:500])
-        adv_c = attacks.fgsm(model, x, y, 0.2)
-        adv_g = attacks.fgsm(model.to("cuda"), x.to("cuda"), y.to("cuda"), 0.2).cpu()
+        adv_c = attacks.fgsm_normalised(model, x, y, 0.2, mnist.MEAN, mnist.STD)
+        adv_g = attacks.fgsm_normalised(model.to("cuda"), x.to("cuda"), y.to("cuda"), 0.2, mnist.MEAN, mnist.STD).cpu()
         diff = (adv_c - adv_g).abs()
         differ = float((diff > 1e-4).float().mean())
         print(f"FGSM eps 0.2 on 500 images, CUDA vs CPU: {differ:.2e} of pixels differ by more than 1e-4 "

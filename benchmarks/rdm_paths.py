@@ -55,7 +55,7 @@ def load_model():
 
     path = os.path.join(REPO, "results/checkpoints/standard.pt")
     if os.path.exists(path):
-        return checkpoints.load_model(path, arch="feedforward"), "results/checkpoints/standard.pt"
+        return checkpoints.load_model(path, kind="feedforward"), "results/checkpoints/standard.pt"
     import torch
 
     torch.manual_seed(0)
@@ -138,7 +138,7 @@ def worker_path_ours(args):
 
     import sklearn.manifold  # noqa: F401  (imported up front in both ways)
 
-    from repgeom import features, nodes, paths, rdm, store
+    from repgeom import compare, cubes, features, nodes, paths, rdm, store
 
     torch.set_num_threads(2)
     model, _ = load_model()
@@ -151,11 +151,13 @@ def worker_path_ours(args):
     ids = np.arange(args.n)
     store.write_features_store(fpath, batches, ids, labels, {"nodes": all_nodes}, chunk_rows=250)
     t1 = time.perf_counter()
-    store.write_rdm_cube(cpath, fpath, "euclidean", all_nodes, {"method": "euclidean"})
+    fg = zarr.open_group(fpath, mode="r")
+    store.write_cube(cpath, ids, labels, all_nodes, cubes.feature_rdms(fg, "euclidean", all_nodes),
+                     {"method": "euclidean"})
     t2 = time.perf_counter()
     cube = zarr.open_group(cpath, mode="r")["rdm"]
-    layers = [paths.CubeLayer(cube, k) for k in range(len(all_nodes))] + [rdm.labels_rdm(labels, "euclidean")]
-    comp = paths.compare(layers, args.n, "cosine")
+    layers = [cubes.CubeRows(cube, k) for k in range(len(all_nodes))] + [rdm.labels_rdm(labels, 10, "euclidean")]
+    comp = compare.similarity(layers, args.n, "cosine")
     t3 = time.perf_counter()
     paths.embed_mds(paths.similarity_to_distance(comp, "arccos"), seed=0)
     t4 = time.perf_counter()
@@ -175,7 +177,7 @@ def worker_path_memory(args):
 
     import sklearn.manifold  # noqa: F401
 
-    from repgeom import features, nodes, paths, rdm
+    from repgeom import compare, features, nodes, paths, rdm
 
     torch.set_num_threads(2)
     model, _ = load_model()
@@ -185,10 +187,10 @@ def worker_path_memory(args):
     feats = features.extract(model, imgs, all_nodes, batch_size=500)
     t1 = time.perf_counter()
     mats = rdm.node_rdms(feats, all_nodes, lambda X: rdm.compute(X, "euclidean"))
-    mats.append(rdm.labels_rdm(labels, "euclidean"))
+    mats.append(rdm.labels_rdm(labels, 10, "euclidean"))
     del feats
     t2 = time.perf_counter()
-    comp = paths.compare(mats, args.n, "cosine")
+    comp = compare.similarity(mats, args.n, "cosine")
     t3 = time.perf_counter()
     paths.embed_mds(paths.similarity_to_distance(comp, "arccos"), seed=0)
     t4 = time.perf_counter()

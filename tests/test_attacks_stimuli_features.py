@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from conftest import REPO
-from repgeom import attacks, features, mnist, networks, nodes, stimuli, training
+from repgeom import attacks, features, mnist, networks, nodes, preprocess, stimuli, training
+from repgeom.models import MNIST_PREPROCESS, MODEL_KINDS
 
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 import tutorial_way as tutorial  # noqa: E402  (the tutorial's own helpers: the reference here)
@@ -24,31 +25,42 @@ def trained(data):
     return model.eval()
 
 
+def _pixel_fgsm(model, images, labels, eps, **kw):
+    """FGSM in pixel space through the tutorial kinds' preprocessing, as the workflow makes FGSM sets."""
+    network = preprocess.network(model, preprocess.resolve(MNIST_PREPROCESS))
+    return attacks.fgsm(network, torch.from_numpy(mnist.pixels(images)), torch.as_tensor(labels), eps, **kw)
+
+
 @pytest.mark.parametrize("eps", [0.2, 0.05])
-def test_batched_fgsm_equals_the_tutorials_per_image_fgsm(data, trained, eps):
+def test_batched_pixel_space_fgsm_equals_the_tutorials_per_image_fgsm(data, trained, eps):
     x = mnist.normalize(data.test_images[:200])
     y = torch.as_tensor(data.test_labels[:200])
-    ref = tutorial.generate_adversarial(trained, x.clone(), y, eps)
-    got = attacks.fgsm(trained, x, y, eps, batch_size=64)
-    assert got.shape == ref.shape
-    assert (got - ref).abs().max().item() <= 1e-6
-    assert not torch.equal(got, x)
+    ref = tutorial.generate_adversarial(trained, x.clone(), y, eps)  # normalised, image by image
+    got = _pixel_fgsm(trained, data.test_images[:200], data.test_labels[:200], eps, batch_size=64)
+    assert got.shape == ref.shape and got.min() >= 0 and got.max() <= 1
+    assert (got - (ref * mnist.STD + mnist.MEAN)).abs().max().item() <= 1e-6  # compared in pixels
+    assert ((got - mnist.MEAN) / mnist.STD - ref).abs().max().item() <= 1e-6  # and as the networks see them
+    assert not torch.equal(got, torch.from_numpy(mnist.pixels(data.test_images[:200])))
+    # the normalised-space form training uses is the tutorial's to the last bit of rounding too
+    normed = attacks.fgsm_normalised(trained, x, y, eps, mnist.MEAN, mnist.STD)
+    assert (normed - ref).abs().max().item() <= 1e-6
 
 
 def test_fgsm_on_recurrent_net_too(data):
     torch.manual_seed(0)
     model = networks.RecurrentNet().eval()
     x = mnist.normalize(data.test_images[:50])
-    y = torch.as_tensor(data.test_labels[:50])
-    ref = tutorial.generate_adversarial(model, x.clone(), y, 0.1)
-    assert (attacks.fgsm(model, x, y, 0.1) - ref).abs().max() <= 1e-6
+    ref = tutorial.generate_adversarial(model, x.clone(), torch.as_tensor(data.test_labels[:50]), 0.1)
+    got = _pixel_fgsm(model, data.test_images[:50], data.test_labels[:50], 0.1)
+    assert (got - (ref * mnist.STD + mnist.MEAN)).abs().max() <= 1e-6
 
 
 def test_fgsm_lowers_accuracy(data, trained):
-    x = mnist.normalize(data.test_images[:300])
+    network = preprocess.network(trained, preprocess.resolve(MNIST_PREPROCESS))
+    x = torch.from_numpy(mnist.pixels(data.test_images[:300]))
     y = torch.as_tensor(data.test_labels[:300])
-    clean, _ = training.accuracy(trained, x, y)
-    adv, _ = training.accuracy(trained, attacks.fgsm(trained, x, y, 0.2), y)
+    clean, _ = training.accuracy(network, x, y)
+    adv, _ = training.accuracy(network, attacks.fgsm(network, x, y, 0.2), y)
     assert adv < clean
 
 
@@ -96,14 +108,21 @@ def test_eps_sweep_expands_to_one_set_per_eps():
 
 
 # ---- features ----------------------------------------------------------------------------------------
-def test_node_selection(trained):
-    assert features.select_nodes(trained, "layers") == ["input", "conv1", "conv2", "fc1", "fc2"]
-    assert features.select_nodes(trained, "all") == nodes.FEEDFORWARD_NODES
-    assert features.select_nodes(trained, ["fc2", "conv1"]) == ["conv1", "fc2"]
+def test_node_selection_from_the_traced_manifest_equals_the_static_one(trained):
+    kind = MODEL_KINDS["feedforward"]
+    traced = networks.manifest(trained, torch.zeros(2, 1, 28, 28), kind.layers)
+    static = nodes.static_manifest(kind.static_nodes({}))
+    assert traced["nodes"] == static["nodes"] and traced["layers"] == static["layers"]
+    assert traced["shapes"]["conv1"] == [32, 26, 26]
+    assert nodes.resolve(traced, "layers") == ["input", "conv1", "conv2", "fc1", "fc2"]
+    assert nodes.resolve(traced, "all") == nodes.FEEDFORWARD_NODES
+    assert nodes.resolve(traced, ["fc2", "conv1"]) == ["conv1", "fc2"]
     with pytest.raises(ValueError, match="valid:.*'relu_1'"):
-        features.select_nodes(trained, ["fc3"])
-    rec = networks.RecurrentNet()
-    assert features.select_nodes(rec, "layers")[:3] == ["input", "conv1", "conv2"]
+        nodes.resolve(traced, ["fc3"])
+    rec = MODEL_KINDS["recurrent"]
+    m = networks.manifest(networks.RecurrentNet(3), torch.zeros(2, 1, 28, 28), rec.layers)
+    assert m["nodes"] == rec.static_nodes({"time_steps": 3})
+    assert nodes.resolve(m, "layers")[:3] == ["input", "conv1", "conv2"]
 
 
 def test_planned_node_names_match_fx_for_any_time_steps():
@@ -186,6 +205,47 @@ def test_device_tensors_equal_host_features_and_aliases_share_one_tensor(data, t
     assert dev["dropout1"] is dev["max_pool2d"] and dev["flatten"] is dev["max_pool2d"]
     assert dev["dropout2"] is dev["relu_2"]
     calls = []
-    mats = rdm.node_rdms(dev, nodes.FEEDFORWARD_NODES, lambda X: calls.append(1) or rdm.compute_torch(X))
+    mats = rdm.node_rdms(dev, nodes.FEEDFORWARD_NODES, lambda X: calls.append(1) or rdm.compute(X))
     assert len(mats) == 13 and len(calls) == 10  # three aliased nodes computed once
     assert mats[nodes.FEEDFORWARD_NODES.index("flatten")] is mats[nodes.FEEDFORWARD_NODES.index("max_pool2d")]
+
+
+def test_preprocessing_in_the_features_job_equals_the_tutorials_normalised_input(data, trained):
+    # stored pixels + the model's own preprocessing == the tutorial's ToTensor + Normalize, bitwise
+    pix = mnist.pixels(data.test_images[:64])
+    pre = preprocess.build(preprocess.resolve(MNIST_PREPROCESS))
+    got = features.extract(trained, pix, ["input", "fc2"], preprocess=pre)
+    ref = features.extract(trained, mnist.normalize_array(data.test_images[:64]), ["input", "fc2"])
+    for n in ("input", "fc2"):
+        assert np.array_equal(got[n], ref[n]), n
+
+
+def test_image_folder_sets_any_size_grey_or_colour(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls, mode, size in (("cats", "RGB", (40, 30)), ("dogs", "L", (40, 30)), ("dogs", "RGB", (40, 30))):
+        folder = tmp_path / "imgs" / cls
+        folder.mkdir(parents=True, exist_ok=True)
+        shape = (size[1], size[0], 3) if mode == "RGB" else (size[1], size[0])
+        Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8), mode).save(folder / f"{len(list(folder.iterdir()))}.png")
+    stim = stimuli.read_image_folder(str(tmp_path / "imgs"))
+    assert stim.classes == ["cats", "dogs"] and stim.labels.tolist() == [0, 1, 1]
+    assert list(stim.ids) == ["cats/0.png", "dogs/0.png", "dogs/1.png"]
+    assert stim.images.shape == (3, 3, 30, 40) and stim.images.dtype == np.float32
+    assert 0 <= stim.images.min() and stim.images.max() <= 1
+    grey = stimuli.read_image_folder(str(tmp_path / "imgs"), channels=1, size=[16, 16])
+    assert grey.images.shape == (3, 1, 16, 16)
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(tmp_path / "imgs" / "cats" / "small.png")
+    with pytest.raises(ValueError, match="differ in size.*size"):
+        stimuli.read_image_folder(str(tmp_path / "imgs"))
+    # a flat folder plus a labels CSV
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(np.full((8, 8), 9, np.uint8)).save(flat / name)
+    (tmp_path / "labels.csv").write_text("file,label\nb.png,y\na.png,x\n")
+    stim = stimuli.read_image_folder(str(flat), str(tmp_path / "labels.csv"))
+    assert list(stim.ids) == ["a.png", "b.png"] and stim.classes == ["x", "y"] and stim.images.shape == (2, 1, 8, 8)
+    with pytest.raises(ValueError, match="no images"):  # a flat folder without its CSV has no class folders
+        stimuli.read_image_folder(str(flat))

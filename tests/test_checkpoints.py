@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from repgeom import checkpoints, networks
+from repgeom.models import MODEL_KINDS
 
 # The tutorial's classes, verbatim in structure, saved the tutorial's way: torch.save(model, path)
 # from a script run as __main__, so the pickle names __main__.Net / __main__.recurrent_Net.
@@ -87,25 +88,25 @@ def tutorial_files(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name,arch", [("standard", "feedforward"), ("recurrent", "recurrent")])
-def test_whole_module_saved_the_tutorials_way_loads_with_identical_outputs(tutorial_files, name, arch):
+@pytest.mark.parametrize("name,kind", [("standard", "feedforward"), ("recurrent", "recurrent")])
+def test_whole_module_saved_the_tutorials_way_loads_with_identical_outputs(tutorial_files, name, kind):
     with open(tutorial_files / f"{name}_model.pth", "rb") as f:
         assert f"__main__".encode() in f.read()  # really pickled under __main__
-    model = checkpoints.load_model(str(tutorial_files / f"{name}_model.pth"), arch=arch)
-    assert type(model) is networks.ARCHITECTURES[arch]
+    model = checkpoints.load_model(str(tutorial_files / f"{name}_model.pth"), kind=kind)
+    assert type(model) is MODEL_KINDS[kind].cls
     assert not model.training
     ref = torch.load(tutorial_files / f"{name}_reference.pt", weights_only=True)
     with torch.no_grad():
         assert torch.equal(model(ref["x"]), ref["y"])
-    if arch == "recurrent":
+    if kind == "recurrent":
         assert model.time_steps == 4
 
 
-@pytest.mark.parametrize("name,arch", [("standard", "feedforward"), ("recurrent", "recurrent")])
-def test_state_dict_loads(tutorial_files, name, arch):
-    model = checkpoints.load_model(str(tutorial_files / f"{name}_state_dict.pth"), arch=arch)
+@pytest.mark.parametrize("name,kind", [("standard", "feedforward"), ("recurrent", "recurrent")])
+def test_state_dict_loads(tutorial_files, name, kind):
+    model = checkpoints.load_model(str(tutorial_files / f"{name}_state_dict.pth"), kind=kind)
     ref = torch.load(tutorial_files / f"{name}_reference.pt", weights_only=True)
-    if arch == "feedforward":  # the recurrent state_dict lacks time_steps=4, so outputs differ by design
+    if kind == "feedforward":  # the recurrent state_dict lacks time_steps=4, so outputs differ by design
         with torch.no_grad():
             assert torch.equal(model(ref["x"]), ref["y"])
 
@@ -114,8 +115,8 @@ def test_normalised_checkpoint_round_trips(tmp_path):
     torch.manual_seed(0)
     model = networks.RecurrentNet(time_steps=3).eval()
     path = str(tmp_path / "m.pt")
-    checkpoints.save_model(model, path, meta={"source": "test"})
-    back = checkpoints.load_model(path, arch="recurrent")
+    checkpoints.save_model(model, path, meta={"source": "test"})  # kind and build spec read off the instance
+    back = checkpoints.load_model(path, kind="recurrent")
     assert back.time_steps == 3
     x = torch.randn(4, 1, 28, 28)
     with torch.no_grad():
@@ -125,12 +126,12 @@ def test_normalised_checkpoint_round_trips(tmp_path):
 
 def test_wrong_architecture_is_refused(tutorial_files):
     with pytest.raises(checkpoints.CheckpointRefused, match="'feedforward' network, but the config says 'recurrent'"):
-        checkpoints.load_model(str(tutorial_files / "standard_model.pth"), arch="recurrent")
+        checkpoints.load_model(str(tutorial_files / "standard_model.pth"), kind="recurrent")
 
 
 def test_bare_state_dict_of_wrong_shape_is_refused(tutorial_files):
     with pytest.raises(checkpoints.CheckpointRefused, match="do not fit"):
-        checkpoints.load_model(str(tutorial_files / "recurrent_state_dict.pth"), arch="feedforward")
+        checkpoints.load_model(str(tutorial_files / "recurrent_state_dict.pth"), kind="feedforward")
 
 
 # --- malicious files: each would create MARKER if anything in it were executed ---------------
@@ -181,7 +182,7 @@ def test_malicious_pickles_are_refused_without_side_effects(tmp_path, case):
     path = tmp_path / "evil.pth"
     torch.save(obj, path, **save_kwargs)
     with pytest.raises(checkpoints.CheckpointRefused) as err:
-        checkpoints.load_model(str(path), arch="feedforward")
+        checkpoints.load_model(str(path), kind="feedforward")
     msg = str(err.value)
     assert global_name in msg and "refused" in msg
     assert len(msg) < 400, "refusal message should be short"
@@ -194,7 +195,7 @@ def test_plain_pickle_with_payload_is_refused(tmp_path):
     path = tmp_path / "evil.pkl"
     path.write_bytes(pickle.dumps(evil))
     with pytest.raises(checkpoints.CheckpointRefused):
-        checkpoints.load_model(str(path), arch="feedforward")
+        checkpoints.load_model(str(path), kind="feedforward")
     assert not marker.exists()
 
 
@@ -217,4 +218,39 @@ def test_garbage_file_is_a_clear_error(tmp_path):
     path = tmp_path / "junk.pth"
     path.write_bytes(b"<html>Sign in to OSF</html>")
     with pytest.raises(checkpoints.CheckpointRefused, match="junk.pth"):
-        checkpoints.load_model(str(path), arch="feedforward")
+        checkpoints.load_model(str(path), kind="feedforward")
+
+
+def test_the_old_normalised_format_still_loads(tmp_path):
+    torch.manual_seed(1)
+    model = networks.RecurrentNet(time_steps=2).eval()
+    old = {"format": "repgeom-checkpoint/1", "arch": "recurrent", "arch_kwargs": {"time_steps": 2},
+           "state_dict": model.state_dict(), "meta": {}}
+    torch.save(old, tmp_path / "old.pt")
+    back = checkpoints.load_model(str(tmp_path / "old.pt"), kind="recurrent")
+    assert back.time_steps == 2 and torch.equal(back.conv2.weight, model.conv2.weight)
+
+
+def test_other_kinds_take_state_dicts_only_even_of_the_tutorials_classes(tutorial_files, tmp_path):
+    # the tutorial's whole-module pickle is refused for a torchvision kind: no extra globals at all
+    with pytest.raises(checkpoints.CheckpointRefused, match="Only state_dicts are accepted"):
+        checkpoints.load_model(str(tutorial_files / "standard_model.pth"), kind="torchvision",
+                               build={"builder": "alexnet", "num_classes": 10})
+    from torchvision.models import get_model
+
+    torch.manual_seed(0)
+    net = get_model("resnet18", weights=None, num_classes=5).eval()
+    torch.save(net.state_dict(), tmp_path / "r.pth")
+    build = {"builder": "resnet18", "num_classes": 5}
+    back = checkpoints.load_model(str(tmp_path / "r.pth"), kind="torchvision", build=build)
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(back(x), net(x))
+    torch.save({"state_dict": net.state_dict(), "epoch": 3}, tmp_path / "wrapped.pth")  # a common wrapper
+    assert torch.equal(checkpoints.load_model(str(tmp_path / "wrapped.pth"), "torchvision", build).fc.weight,
+                       net.fc.weight)
+    checkpoints.save_model(back, str(tmp_path / "n.pt"), kind="torchvision", build=build, meta={})
+    assert checkpoints.read_normalised(str(tmp_path / "n.pt")) == ("torchvision", build)
+    with pytest.raises(checkpoints.CheckpointRefused, match="do not fit"):
+        checkpoints.load_model(str(tmp_path / "r.pth"), kind="torchvision",
+                               build={"builder": "resnet18", "num_classes": 6})

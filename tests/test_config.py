@@ -6,7 +6,9 @@ import yaml
 
 from conftest import REPO
 from repgeom import config as cfgmod
-from repgeom import mnist, networks, training
+import numpy as np
+
+from repgeom import mnist, training
 
 SCHEMA = cfgmod.load_schema(os.path.join(REPO, "workflow/schemas/config.schema.yaml"))
 with open(os.path.join(REPO, "config.yaml")) as f:
@@ -30,9 +32,21 @@ def test_default_config_is_valid_and_gets_defaults():
     assert "batch_size" not in DEFAULT["models"]["standard"]["train"], "input must not be mutated"
 
 
-def test_unknown_architecture_names_key_and_choices():
-    msg = _bad(lambda c: c["models"]["standard"].update(arch="resnet"))
-    assert "config.models.standard.arch" in msg and "'resnet'" in msg and "feedforward" in msg and "recurrent" in msg
+def test_unknown_model_kind_names_key_and_choices():
+    msg = _bad(lambda c: c["models"]["standard"].update(kind="resnet"))
+    assert "config.models.standard.kind" in msg and "'resnet'" in msg and "feedforward" in msg and "torchvision" in msg
+
+
+def test_arch_is_the_old_name_of_kind():
+    def old_style(c):
+        c["models"]["standard"]["arch"] = c["models"]["standard"].pop("kind")
+    cfg = copy.deepcopy(DEFAULT)
+    old_style(cfg)
+    assert cfgmod.validate(cfg, SCHEMA)["models"]["standard"]["kind"] == "feedforward"
+    msg = _bad(lambda c: (old_style(c), c["models"]["standard"].update(arch="resnet")))
+    assert "config.models.standard.arch: 'resnet' is not allowed" in msg
+    msg = _bad(lambda c: c["models"]["standard"].update(arch="feedforward"))
+    assert "give kind or arch" in msg
 
 
 def test_unknown_data_source():
@@ -81,18 +95,102 @@ def test_fgsm_set_with_unknown_model_and_base():
 
 def test_every_problem_is_reported_at_once():
     def two(c):
-        c["models"]["standard"]["arch"] = "resnet"
+        c["models"]["standard"]["kind"] = "resnet"
         c["data"]["source"] = "kaggle"
     msg = _bad(two)
-    assert "config.models.standard.arch" in msg and "config.data.source" in msg
+    assert "config.models.standard.kind" in msg and "config.data.source" in msg
 
 
 def test_schema_enums_come_from_the_code_registries():
+    from repgeom.analyses import ANALYSES
+    from repgeom.compare import COMPARISONS
+    from repgeom.dimreduction import REDUCTIONS
+    from repgeom.models import MODEL_KINDS
+    from repgeom.paths import DISTANCES
+    from repgeom.rdm import RDM_METHODS
+    from repgeom.references import REFERENCE_FORMATS
+    from repgeom.stimuli import STIMULUS_KINDS
+
     props = SCHEMA["properties"]
-    model = props["models"]["additionalProperties"]["properties"]
-    assert set(model["arch"]["enum"]) == set(networks.ARCHITECTURES)
+    model = props["models"]["additionalProperties"]
+    assert model["properties"]["kind"]["enum"] == MODEL_KINDS.names()
+    assert [b["if"]["properties"]["kind"]["const"] for b in model["allOf"]] == MODEL_KINDS.names()
     assert set(props["data"]["properties"]["source"]["enum"]) == set(mnist.SOURCES)
-    assert set(model["train"]["properties"]["recipe"]["enum"]) == set(training.RECIPES)
+    feedforward = model["allOf"][0]["then"]["properties"]
+    assert set(feedforward["train"]["properties"]["recipe"]["enum"]) == set(training.RECIPES)
+    assert props["stimuli"]["additionalProperties"]["properties"]["kind"]["enum"] == STIMULUS_KINDS.names()
+    assert props["rdms"]["additionalProperties"]["properties"]["method"]["enum"] == RDM_METHODS.names()
+    assert [s for s in ANALYSES] == ["paths", "path_comparisons", "dimreduction"]
+    path = props["paths"]["additionalProperties"]["properties"]
+    assert path["compare"]["enum"] == COMPARISONS.names() and path["distance"]["enum"] == DISTANCES.names()
+    assert path["rdm_method"]["enum"] == RDM_METHODS.names()
+    assert props["dimreduction"]["additionalProperties"]["properties"]["methods"]["items"]["enum"] == \
+        REDUCTIONS.names()
+    assert props["references"]["additionalProperties"]["properties"]["format"]["enum"][:-1] == \
+        REFERENCE_FORMATS.names()
+
+
+def test_a_kind_added_to_a_registry_is_accepted_by_validation():
+    from repgeom.models import MODEL_KINDS, ModelKind
+    from repgeom.rdm import RDM_METHODS, DirectMethod
+    from repgeom.stimuli import STIMULUS_KINDS, StimulusKind
+
+    class Tiny(ModelKind):
+        description = "a test kind"
+        properties = {"width": {"type": "integer", "minimum": 1}}
+        required = ("width",)
+
+    class Noise(StimulusKind):
+        description = "random pixels"
+        properties = {"n": {"type": "integer"}}
+
+        def size(self, spec, sets):
+            return spec["n"]
+
+    cfg = copy.deepcopy(DEFAULT)
+    cfg["models"]["tiny"] = {"kind": "tiny", "width": 3}
+    cfg["stimuli"]["noise"] = {"kind": "noise", "n": 12}
+    cfg["rdms"]["new_method"] = {"models": ["standard"], "stimuli": ["clean_20"], "method": "manhattan_test"}
+    with pytest.raises(cfgmod.ConfigError) as err:  # before registration: each one refused by name
+        cfgmod.validate(cfg, SCHEMA)
+    assert all(s in str(err.value) for s in ("'tiny' is not allowed", "'noise' is not allowed",
+                                             "'manhattan_test' is not allowed"))
+    MODEL_KINDS.register("tiny", Tiny())
+    STIMULUS_KINDS.register("noise", Noise())
+    RDM_METHODS.register("manhattan_test", DirectMethod(lambda X: np.abs(X[:, None] - X[None]).sum(-1)))
+    try:
+        schema = cfgmod.load_schema(os.path.join(REPO, "workflow/schemas/config.schema.yaml"))
+        valid = cfgmod.validate(cfg, schema)
+        assert valid["models"]["tiny"]["width"] == 3 and valid["stimuli"]["noise"]["n"] == 12
+        bad = copy.deepcopy(cfg)
+        bad["models"]["tiny"]["depth"] = 2  # the kind's own keys only
+        with pytest.raises(cfgmod.ConfigError, match="config.models.tiny.*'depth'"):
+            cfgmod.validate(bad, schema)
+    finally:
+        MODEL_KINDS.unregister("tiny")
+        STIMULUS_KINDS.unregister("noise")
+        RDM_METHODS.unregister("manhattan_test")
+
+
+def test_reserved_and_duplicate_names_are_refused():
+    msg = _bad(lambda c: c["models"].update(labels=dict(c["models"]["new_seed"])))
+    assert "config.models" in msg and "'labels'" in msg
+    msg = _bad(lambda c: c["paths"]["exercise2_new_seed"].update(models=["standard", "standard"]))
+    assert "config.paths.exercise2_new_seed.entries: listed twice" in msg
+    msg = _bad(lambda c: _entries(c, "recurrent", ["recurrent", {"reference": "hIT"}]))
+    assert "config.paths.recurrent.entries: unknown reference 'hIT'" in msg
+
+
+def _entries(cfg, path, entries):
+    cfg["paths"][path].pop("models")
+    cfg["paths"][path]["entries"] = entries
+
+
+def test_unknown_nodes_of_a_tutorial_network_are_refused_before_any_job():
+    msg = _bad(lambda c: c["paths"]["recurrent"].update(nodes=["conv2_9"]))
+    assert "config.paths.recurrent.nodes" in msg and "conv2_9" in msg and "'conv2_4'" in msg
+    msg = _bad(lambda c: _entries(c, "recurrent", [{"model": "recurrent", "nodes": ["fc1"]}, "labels"]))
+    assert "config.paths.recurrent.nodes" in msg and "'fc1'" in msg
 
 
 def test_dimreduction_method_listed_twice():

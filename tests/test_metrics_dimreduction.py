@@ -42,41 +42,51 @@ def test_embedding_ids_tell_recipes_apart_and_only_them():
         dimreduction.embedding_id("UMAP")
 
 
-def _two_model_path():
+def _two_model_path(reference=False):
     models = ["a", "a", "a", "b", "b", "labels"]
     layers = ["input", "h", "out", "input", "out", "labels"]
-    pts = np.array([0.0, 1.0, 3.0, 0.0, 2.5, 3.5])  # entries on a line: distance = |difference|
-    return np.abs(pts[:, None] - pts[None, :]), models, layers
+    kinds = ["model"] * 5 + ["labels"]
+    pts = [0.0, 1.0, 3.0, 0.0, 2.5, 3.5]  # entries on a line: distance = |difference|
+    if reference:
+        models, layers, kinds, pts = models + ["IT"], layers + ["IT"], kinds + ["reference"], pts + [2.0]
+    pts = np.array(pts)
+    return np.abs(pts[:, None] - pts[None, :]), models, layers, kinds
 
 
 def test_path_metrics_per_model():
-    D, models, layers = _two_model_path()
-    m = metrics.path_metrics(D, models, layers)
-    assert list(m) == ["a", "b"]
+    D, models, layers, kinds = _two_model_path()
+    m = metrics.path_metrics(D, models, layers, kinds)
+    assert list(m) == ["a", "b", "labels"]
     assert m["a"]["distance_to_labels"] == {"input": 3.5, "h": 2.5, "out": 0.5}
     assert m["a"]["last_layer"] == "out" and m["a"]["last_layer_distance_to_labels"] == 0.5
     assert m["b"]["last_layer_distance_to_labels"] == 1.0
     assert m["a"]["path_length"] == 3.0 and m["b"]["path_length"] == 2.5
-    no_labels = metrics.path_metrics(D[:5, :5], models[:5], layers[:5])
+    assert m["a"]["step_lengths"] == [1.0, 2.0]
+    no_labels = metrics.path_metrics(D[:5, :5], models[:5], layers[:5], kinds[:5])
     assert no_labels["a"]["distance_to_labels"] == {} and no_labels["a"]["last_layer_distance_to_labels"] is None
     assert no_labels["b"]["path_length"] == 2.5
 
 
 def test_summary_rows_cover_every_kind_of_record():
-    D, models, layers = _two_model_path()
+    D, models, layers, kinds = _two_model_path(reference=True)
     records = [
         {"kind": "rdm_separability", "request": "r", "model": "a", "stimulus_set": "s",
          "separability": {"input": 1.2, "out": 5.0}},
-        {"kind": "path", "analysis": "p", "stimulus_set": "s", "models": metrics.path_metrics(D, models, layers)},
+        {"kind": "path", "analysis": "p", "stimulus_set": "s", "models": metrics.path_metrics(D, models, layers, kinds)},
         {"kind": "path_comparison", "comparison": "c", "reference": "p", "other": "q",
          "procrustes_disparity": 0.01, "distance_matrix_correlation": 0.99},
     ]
-    rows = metrics.summary_rows(records)
+    from repgeom.analyses import row_makers
+
+    rows = metrics.summary_rows(records, row_makers())
     assert {"kind": "rdm_separability", "analysis": "r", "model": "a", "stimulus_set": "s", "layer": "out",
             "metric": "separability", "value": 5.0} in rows
     last = [r for r in rows if r["metric"] == "last_layer_distance_to_labels"]
     assert [(r["model"], r["layer"], r["value"]) for r in last] == [("a", "out", 0.5), ("b", "out", 1.0)]
-    assert sum(r["metric"] == "distance_to_labels" for r in rows) == 5
+    assert sum(r["metric"] == "distance_to_labels" for r in rows) == 5 + 1  # every model layer, and IT to labels
+    assert sum(r["metric"] == "distance_to_IT" for r in rows) == 5 + 1
+    assert [r["value"] for r in rows if r["model"] == "labels"] == [1.5]
+    assert [r["value"] for r in rows if r["model"] == "IT"] == [1.5]
     assert [r["value"] for r in rows if r["kind"] == "path_comparison"] == [0.01, 0.99]
     with pytest.raises(ValueError, match="not a metrics record"):
         metrics.summary_rows([{"kind": "weather"}])

@@ -1,6 +1,7 @@
 import torch
 
-from repgeom import networks
+from repgeom import networks, nodes
+from repgeom.models import MODEL_KINDS
 
 # As the tutorial prints them (get_graph_node_names(model)[0]).
 TUTORIAL_FEEDFORWARD = ['input', 'conv1', 'relu', 'conv2', 'relu_1', 'max_pool2d', 'dropout1', 'flatten', 'fc1',
@@ -11,17 +12,17 @@ TUTORIAL_RECURRENT = ['input', 'conv1', 'conv2', 'add', 'relu', 'conv2_1', 'add_
 
 
 def test_feedforward_node_names_are_the_tutorials():
-    assert networks.node_names(networks.Net()) == TUTORIAL_FEEDFORWARD == networks.FEEDFORWARD_NODES
+    assert networks.node_names(networks.Net()) == TUTORIAL_FEEDFORWARD == nodes.FEEDFORWARD_NODES
 
 
 def test_recurrent_node_names_are_the_tutorials():
-    assert networks.node_names(networks.RecurrentNet()) == TUTORIAL_RECURRENT == networks.RECURRENT_NODES
+    assert networks.node_names(networks.RecurrentNet()) == TUTORIAL_RECURRENT == nodes.recurrent_nodes(5)
 
 
 def test_outputs_are_probabilities():
     x = torch.randn(3, 1, 28, 28)
-    for arch in networks.ARCHITECTURES:
-        y = networks.build(arch).eval()(x)
+    for kind in MODEL_KINDS.where(lambda k: k.tutorial):
+        y = MODEL_KINDS[kind].build({}).eval()(x)
         assert y.shape == (3, 10)
         assert torch.allclose(y.sum(1), torch.ones(3), atol=1e-6)
 
@@ -53,3 +54,41 @@ def test_fx_names_and_activations_equal_torchvisions_feature_extraction():
         assert "conv9" in str(err) and "'relu_1'" in str(err)
     else:
         raise AssertionError("an unknown node was accepted")
+
+
+def test_manifest_of_a_torchvision_network_lists_tensor_nodes_and_weighted_layers():
+    from torchvision.models import get_model
+
+    torch.manual_seed(0)
+    model = get_model("resnet18", weights=None, num_classes=7).eval()
+    m = networks.manifest(model, torch.rand(2, 3, 64, 64))
+    assert m["tracer"] == "fx" and m["nodes"][0] == "input" and m["nodes"][-1] == "fc"
+    assert m["shapes"]["fc"] == [7] and m["shapes"]["layer4.1.relu_1"] == [512, 2, 2]
+    assert m["layers"][:3] == ["input", "conv1", "layer1.0.conv1"] and m["layers"][-1] == "fc"
+    assert len(m["layers"]) == 1 + 1 + 16 + 3 + 1  # input, stem, block convs, downsample convs, fc
+    # a module name stands for its last node (torchvision's convention)
+    assert nodes.resolve(m, ["layer4", "input"]) == ["input", "layer4.1.relu_1"]
+
+
+def test_hooks_stand_in_where_fx_cannot_trace():
+    class Branchy(torch.nn.Module):  # data-dependent control flow: torch.fx gives up
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Linear(4, 3)
+            self.b = torch.nn.Linear(3, 2)
+
+        def forward(self, x):
+            h = self.a(x.flatten(1))
+            if h.sum() > 0:
+                h = torch.relu(h)
+            return self.b(h)
+
+    torch.manual_seed(0)
+    model = Branchy().eval()
+    x = torch.rand(5, 1, 2, 2)
+    m = networks.manifest(model, x[:2])
+    assert m["tracer"] == "hooks" and m["nodes"] == ["input", "a", "b", "output"]
+    assert m["layers"] == ["input", "a", "b"] and "fx_error" in m
+    feats = networks.feature_extractor(model, ["a", "output"], "hooks")(x)
+    with torch.no_grad():
+        assert torch.equal(feats["a"], model.a(x.flatten(1))) and torch.equal(feats["output"], model(x))

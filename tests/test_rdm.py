@@ -78,13 +78,16 @@ def test_condensed_order_is_rsatoolbox_vector_order():
 
 def test_other_methods_are_delegated_to_rsatoolbox():
     X = np.abs(_features(30, 8))
-    for method in rdm.RSATOOLBOX_METHODS:
+    for method in rdm.RDM_METHODS.where(lambda m: isinstance(m, rdm.DirectMethod)):
         assert np.allclose(rdm.compute(X, method), _reference(X, method), equal_nan=True)
 
 
 def test_labels_rdm_is_one_hot_euclidean():
     labels = np.array([0, 1, 1, 2, 0])
     D = rdm.labels_rdm(labels, n_classes=3)
+    assert rdm.labels_rdm(labels, n_classes=4).shape == (5, 5)  # classes come from the set, not the labels seen
+    with pytest.raises(ValueError, match="labels outside"):
+        rdm.labels_rdm(labels, n_classes=2)
     assert np.allclose(D, _reference(np.eye(3)[labels], "euclidean"))
     assert D[1, 2] == 0 and np.isclose(D[0, 1], 2 / 3)
 
@@ -96,12 +99,16 @@ def test_unknown_method():
 
 @pytest.mark.parametrize("method", ["euclidean", "correlation"])
 def test_torch_backend_matches_numpy_backend(method):
+    import torch
+
     # the CUDA code path, exercised on torch's CPU device (blocked, with a constant row)
     X = _features(150, 40).astype(np.float32)
     X[7] = 3.0
     ref = rdm.compute(X, method)
-    got = rdm._rdm_torch(rdm._prepare(X, method), method, X.shape[1], 64, "cpu")
-    np.fill_diagonal(got, 0.0)
+    got = rdm.compute(torch.from_numpy(X), method, block=64)  # a tensor in: torch back-end, tensor out
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float32
+    got = got.numpy()
+    assert np.all(np.diag(got) == 0)
     assert np.array_equal(np.isnan(got), np.isnan(ref))
     assert np.nanmax(np.abs(got - ref)) / np.nanmax(ref) <= 1e-5
 
@@ -113,3 +120,25 @@ def test_cuda_rdm_matches_cpu(method):
     ref = rdm.compute(X, method)
     got = rdm.compute(X, method, device="cuda")
     assert np.nanmax(np.abs(got - ref)) / np.nanmax(ref) <= 1e-5
+
+
+def test_a_new_rdm_method_is_one_registration():
+    # cosine distance of uncentred patterns: one finish function and one line
+    def finish_cosine(G, a, b, P, ops):
+        with ops.quiet():
+            G /= ops.sqrt(a)[:, None]
+            G /= ops.sqrt(b)[None, :]
+        ops.one_minus_(G)
+        return G
+
+    rdm.RDM_METHODS.register("cosine_test", rdm.GramMethod(None, finish_cosine, "1 - cosine"))
+    try:
+        X = _features(40, 7)
+        got = rdm.compute(X, "cosine_test")
+        unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+        ref = 1 - unit @ unit.T
+        np.fill_diagonal(ref, 0)
+        assert np.allclose(got, ref, atol=1e-12)
+        assert np.allclose(rdm.compute(X, "cosine_test", block=8), ref, atol=1e-12)
+    finally:
+        rdm.RDM_METHODS.unregister("cosine_test")

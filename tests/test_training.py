@@ -1,6 +1,7 @@
 import torch
 
 from repgeom import attacks, mnist, training
+from repgeom.models import MODEL_KINDS
 
 
 def _small():
@@ -32,13 +33,13 @@ def test_fgsm_recipe_trains_on_adversarial_batches():
 def test_accuracy_counts():
     d = mnist.load_embedded(100, 0)
     torch.manual_seed(0)
-    model = training.networks.build("feedforward").eval()
+    model = MODEL_KINDS["feedforward"].build({}).eval()
     correct, n = training.accuracy(model, mnist.normalize(d.test_images[:100]), d.test_labels[:100])
     assert n == 100 and 0 <= correct <= 100
 
 
 def test_fgsm_rejects_bad_eps():
     import pytest
-    m = training.networks.build("feedforward").eval()
+    m = MODEL_KINDS["feedforward"].build({}).eval()
     with pytest.raises(ValueError, match="eps"):
         attacks.fgsm(m, torch.zeros(1, 1, 28, 28), torch.zeros(1, dtype=torch.long), 1.5)

@@ -25,7 +25,7 @@ def test_dry_run_of_the_default_config(tmp_path):
     proc = run_snakemake(tmp_path, "--configfile", os.path.join(REPO, "config.yaml"), "-n", "--quiet", "rules",
                          timeout=120)
     out = proc.stdout + proc.stderr
-    for rule, count in [("fetch_checkpoint", 3), ("checkpoint", 4), ("mnist", 1)]:
+    for rule, count in [("fetch_checkpoint", 3), ("prepare_model", 4), ("mnist", 1), ("labels_rdm", 4)]:
         assert any(line.split()[:2] == [rule, str(count)] for line in out.splitlines()), out
 
 
@@ -87,7 +87,7 @@ def test_small_end_to_end_run(tmp_path, http_server, closed_port, tutorial_check
     normalised = checkpoints.load_model(str(res / "served.pt"))
     for k, v in served.state_dict().items():
         assert torch.equal(v, normalised.state_dict()[k])
-    log = (tmp_path / "results/logs/checkpoint/offline.log").read_text()
+    log = (tmp_path / "results/logs/prepare_model/offline.log").read_text()
     assert "epoch 1/1 done" in log and "held-out accuracy" in log
     # a second run has nothing to do
     proc = run_snakemake(tmp_path, "--cores", "2", "-n")
@@ -121,7 +121,7 @@ def test_a_refused_download_is_an_error_not_a_training_fallback(tmp_path, http_s
                                    "train": {"epochs": 1}}})
     proc = run_snakemake(tmp_path, "--cores", "1", check=False)
     assert proc.returncode != 0
-    log = (tmp_path / "results/logs/checkpoint/m.log").read_text()
+    log = (tmp_path / "results/logs/prepare_model/m.log").read_text()
     assert "refused to load" in log and "system" in log
     assert "training" not in log
     assert not (tmp_path / "results/checkpoints/m.pt").exists()

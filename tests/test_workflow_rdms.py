@@ -76,7 +76,6 @@ def test_every_artifact_is_there(small_run):
     for fig in ("panels/standard/clean_20", "panels/standard/adv-eps0.1", "panels/standard/adv-eps0.2",
                 "extra/standard/clean_20", "path/standard/first_50", "path/robust/first_50"):
         _is_png(res / "figures" / "rdms" / f"{fig}.png")
-        assert (res / "metrics" / "separability" / f"{fig}.json").is_file()
     _is_png(res / "figures" / "accuracy.png")
     _is_png(res / "figures" / "path_comparisons" / "sample.png")
     import json
@@ -98,9 +97,18 @@ def _is_png(path):
 def test_separability_and_dimreduction_stores(small_run):
     import json
 
-    sep = json.loads((small_run / "results/metrics/separability/panels/standard/clean_20.json").read_text())
-    assert sep["layers"] == ["input", "conv1", "conv2", "fc1", "fc2"] and set(sep["separability"]) == set(sep["layers"])
-    assert sep["separability"]["fc2"] > sep["separability"]["input"] > 1.0
+    from repgeom import metrics
+
+    cube = xr.open_zarr(small_run / "results/rdms/correlation/standard/clean_20.zarr")
+    sep = dict(zip(cube.layer.values, cube.separability.values))  # every layer of the cube, computed with it
+    assert list(sep) == ["input", "conv1", "conv2", "fc1", "relu_2", "fc2"]
+    assert sep["fc2"] > sep["input"] > 1.0
+    old_way = np.asarray(cube.rdm.sel(layer="fc2").values, dtype=np.float64)
+    same = cube.label_i.values[:, None] == cube.label_j.values[None, :]
+    off = ~np.eye(len(same), dtype=bool)
+    assert np.isclose(sep["fc2"], np.nanmean(old_way[~same]) / np.nanmean(old_way[same & off]), rtol=1e-12)
+    assert metrics.separability(cube.rdm.sel(layer="fc2").values, cube.label_i.values, block=7) == \
+        pytest.approx(sep["fc2"], rel=1e-12)
     views = xr.open_zarr(small_run / "results/dimreduction/views.zarr")
     assert views.embedding.dims == ("reduction", "layer", "stim", "dim")
     assert list(views.reduction.values) == ["PCA", "t-SNE"] and views.sizes["stim"] == 200
@@ -120,20 +128,25 @@ def test_path_metrics_and_summary_table(small_run):
     res = small_run / "results"
     pm = json.loads((res / "metrics/paths/two_models.json").read_text())
     path = xr.open_zarr(res / "paths/two_models.zarr")
-    assert pm["kind"] == "path" and set(pm["models"]) == {"standard", "robust"}
+    assert pm["kind"] == "path" and set(pm["models"]) == {"standard", "robust", "labels"}
+    assert pm["models"]["labels"] == {"kind": "labels", "distance_to": {}}
     std = pm["models"]["standard"]
     assert std["last_layer"] == "softmax" and len(std["distance_to_labels"]) == 13
     assert np.isclose(std["last_layer_distance_to_labels"], path.distance.values[12, -1])
     assert np.isclose(std["distance_to_labels"]["conv1"], path.distance.values[1, -1])
     assert np.isclose(std["path_length"], sum(path.distance.values[i, i + 1] for i in range(12)))
     table = pd.read_csv(res / "metrics/summary.csv")
-    assert set(table.kind) == {"rdm_separability", "path", "path_comparison"}
+    assert set(table.kind) == {"rdm_separability", "path", "path_comparison", "dimreduction"}
+    sil = table[(table.analysis == "views") & (table.metric == "silhouette_t-SNE")]
+    assert len(sil) == 5 and sil[sil.layer == "fc2"].value.iloc[0] > sil[sil.layer == "input"].value.iloc[0]
     row = table[(table.analysis == "two_models") & (table.model == "robust")
                 & (table.metric == "last_layer_distance_to_labels")]
     assert len(row) == 1 and np.isclose(row.value.iloc[0], pm["models"]["robust"]["last_layer_distance_to_labels"])
-    sep = json.loads((res / "metrics/separability/panels/standard/clean_20.json").read_text())
+    cube = xr.open_zarr(res / "rdms/correlation/standard/clean_20.zarr")
     got = table[(table.analysis == "panels") & (table.stimulus_set == "clean_20") & (table.layer == "fc2")]
-    assert np.isclose(got.value.iloc[0], sep["separability"]["fc2"])
+    assert np.isclose(got.value.iloc[0], cube.separability.sel(layer="fc2").item())
+    extra = table[(table.analysis == "extra")]
+    assert list(extra.layer) == ["relu_2"]  # a request's rows are its own layers
     assert (table.metric == "procrustes_disparity").sum() == 1
 
 
@@ -174,10 +187,10 @@ def test_fgsm_sets_and_accuracy_table(small_run):
     clean = xr.open_zarr(small_run / "results/stimuli/clean_20.zarr")
     assert adv.attrs["eps"] == 0.2 and adv.attrs["attacked_model"] == "standard"
     assert np.array_equal(adv.stim.values, clean.stim.values)
-    pix_adv = adv.images.values * 0.3081 + 0.1307
-    pix_clean = clean.images.values * 0.3081 + 0.1307
-    assert np.abs(pix_adv - pix_clean).max() <= 0.2 + 1e-5
-    assert pix_adv.min() >= -1e-6 and pix_adv.max() <= 1 + 1e-6
+    pix_adv, pix_clean = adv.images.values, clean.images.values  # pixels in [0, 1]
+    assert np.abs(pix_adv - pix_clean).max() <= 0.2 + 1e-6
+    assert pix_adv.min() >= 0 and pix_adv.max() <= 1
+    assert adv.attrs["classes"] == [str(d) for d in range(10)] and adv.attrs["label_space"] == "mnist"
     acc = pd.read_csv(small_run / "results/accuracy.csv")
     assert set(acc.columns) >= {"model", "stimulus_set", "eps", "correct", "n", "accuracy"}
     row = acc[(acc.model == "standard") & (acc.stimulus_set == "adv-eps0.2")].iloc[0]
@@ -246,8 +259,8 @@ def test_changing_one_analysis_compare_method_reruns_only_that_analysis(small_ru
     cfg = yaml.safe_load((folder / "config.yaml").read_text())
     cfg["paths"]["two_models"]["compare"] = "corr"
     _write(folder, cfg)
-    assert _planned(folder) == {"path": 1, "path_figure": 1, "path_comparison": 1, "metrics_summary": 1, "all": 1,
-                                "total": 5}
+    # the path and the comparison that reads it (each a compute job and a figure), and the summary table
+    assert _planned(folder) == {"analysis": 2, "analysis_figure": 2, "metrics_summary": 1, "all": 1, "total": 6}
 
 
 def test_changing_a_dimreduction_analysis_reuses_its_embeddings(small_run, tmp_path):
@@ -257,7 +270,8 @@ def test_changing_a_dimreduction_analysis_reuses_its_embeddings(small_run, tmp_p
     cfg["dimreduction"]["views"]["methods"] = ["t-SNE", "PCA"]  # redrawn from the stored embeddings
     cfg["dimreduction"]["fc_only"]["perplexity"] = 30  # a new recipe: one new embedding job
     _write(folder, cfg)
-    assert _planned(folder) == {"embedding": 1, "dimreduction": 2, "all": 1, "total": 4}
+    assert _planned(folder) == {"embedding": 1, "analysis": 2, "analysis_figure": 2, "metrics_summary": 1, "all": 1,
+                                "total": 7}
 
 
 def test_path_store_matches_the_tutorials_rep_path_numbers(small_run):
@@ -315,3 +329,14 @@ def test_example_notebook_runs_on_a_run(small_run, tmp_path):
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "last_layer" not in outputs and "within-class" in outputs
     assert "panels" in outputs and "fc2" in outputs  # the separability table of the run
+
+
+def test_recolouring_or_relabelling_a_model_redraws_figures_only(small_run, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(small_run, folder, symlinks=True)
+    cfg = yaml.safe_load((folder / "config.yaml").read_text())
+    cfg["models"]["standard"].update(color="tab:red", label="baseline network")
+    _write(folder, cfg)
+    # every figure showing the model (5 RDM panels, its 3 paths, the comparison of two of them, the accuracy
+    # chart); no features, cube, path, comparison or metrics job
+    assert _planned(folder) == {"rdm_figure": 5, "analysis_figure": 4, "accuracy_figure": 1, "all": 1, "total": 11}

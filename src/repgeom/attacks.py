@@ -1,24 +1,17 @@
 """FGSM adversarial images, batched but identical to the tutorial's per-image procedure.
 
 The tutorial: gradient of NLL(log softmax) w.r.t. the *normalised* image,
-de-normalise, add eps * sign(gradient), clamp to [0, 1], re-normalise.  A
-summed loss gives each image exactly its own single-image gradient.
+de-normalise, add eps * sign(gradient), clamp to [0, 1], re-normalise.
+Stimuli here live in pixel space ([0, 1]) and each network carries its own
+preprocessing, so :func:`fgsm` takes the gradient w.r.t. the pixels through
+that preprocessing.  For a normalisation (x - m) / s the pixel gradient is
+the normalised one divided by s > 0: the same sign, so the same images (up
+to the float rounding of de-/re-normalising, ~1e-7).  A summed loss gives
+each image exactly its own single-image gradient.
 """
 
 import torch
 import torch.nn.functional as F
-
-from .mnist import MEAN, STD
-
-
-def denormalize(x):
-    """Normalised images back to [0, 1] pixel scale."""
-    return x * STD + MEAN
-
-
-def renormalize(x):
-    """[0, 1] pixel-scale images to the tutorial's normalisation."""
-    return (x - MEAN) / STD
 
 
 def input_gradient(model, images, labels):
@@ -29,21 +22,35 @@ def input_gradient(model, images, labels):
     return grad
 
 
-def fgsm(model, images, labels, eps, batch_size=500):
-    """FGSM images (normalised) against ``model`` in whatever mode it is in."""
+def step(pixels, grad, eps):
+    """One FGSM step in pixel space: clamp(x + eps * sign(grad), 0, 1)."""
+    return torch.clamp(pixels + eps * grad.sign(), 0, 1)
+
+
+def _check_eps(eps):
     if not 0 <= eps <= 1:
         raise ValueError(f"FGSM eps must be in [0, 1], got {eps}")
+
+
+def fgsm(network, pixels, labels, eps, batch_size=500):
+    """FGSM images in pixel space against ``network`` (preprocessing included), in whatever mode it is in."""
+    _check_eps(eps)
     from .networks import strict_float32
 
-    strict_float32(images.device)
+    strict_float32(pixels.device)
     out = []
-    for start in range(0, len(images), batch_size):
-        x = images[start:start + batch_size]
-        y = labels[start:start + batch_size]
-        grad = input_gradient(model, x, y)
-        adv = torch.clamp(denormalize(x.detach()) + eps * grad.sign(), 0, 1)
-        out.append(renormalize(adv))
-    return torch.cat(out) if out else images.detach().clone()
+    for start in range(0, len(pixels), batch_size):
+        x = pixels[start:start + batch_size]
+        grad = input_gradient(network, x, labels[start:start + batch_size])
+        out.append(step(x.detach(), grad, eps))
+    return torch.cat(out) if out else pixels.detach().clone()
+
+
+def fgsm_normalised(model, images, labels, eps, mean, std):
+    """The tutorial's FGSM on images already normalised by (mean, std), returned normalised (training's recipe)."""
+    _check_eps(eps)
+    grad = input_gradient(model, images, labels)
+    return (step(images.detach() * std + mean, grad, eps) - mean) / std
 
 
 ATTACKS = {"fgsm": fgsm}

@@ -1,10 +1,13 @@
 """Load checkpoints without executing them, and write the workflow's normalised checkpoint.
 
-Accepted inputs: a plain ``state_dict``; a whole module pickled the tutorial's
-way (``torch.save(model)`` from a notebook, classes under ``__main__``); or our
-own normalised format.  Everything goes through torch's restricted
-(``weights_only``) unpickler; the only extra globals allowed are our network
-classes (under their pickled ``__main__`` names) and the layers they contain.
+Accepted inputs: a plain ``state_dict`` (any kind); a whole module pickled
+the tutorial's way (``torch.save(model)`` from a notebook, classes under
+``__main__``; tutorial kinds only); or our own normalised format.
+Everything goes through torch's restricted (``weights_only``) unpickler; the
+only extra globals ever allowed are the tutorial's network classes (under
+their pickled ``__main__`` names) and the layers they contain, and only for
+the tutorial kinds.  Every other kind gets the bare unpickler: tensors and
+containers, nothing else.
 """
 
 import os
@@ -14,25 +17,28 @@ import re
 import torch
 import torch.nn as nn
 
-from . import networks
 from .errors import CheckpointRefused
+from .models import MODEL_KINDS, tutorial_build_of, tutorial_kind_of
 
-FORMAT = "repgeom-checkpoint/1"
+FORMAT = "repgeom-checkpoint/2"
+OLD_FORMAT = "repgeom-checkpoint/1"  # {arch, arch_kwargs, state_dict}: tutorial kinds only
 
 # What a whole-module pickle of the tutorial's networks needs beyond tensors.
 _LAYER_GLOBALS = [nn.Conv2d, nn.Dropout, nn.Linear, nn.Sequential, nn.AdaptiveAvgPool2d, nn.Flatten, set]
 
 
 def _safe_globals():
-    allowed = [(networks.ARCHITECTURES[a], name) for a, name in networks.PICKLED_NAMES.items()]
-    allowed += [(cls, f"{cls.__module__}.{cls.__qualname__}") for cls in networks.ARCHITECTURES.values()]
+    from . import networks
+
+    allowed = [(cls, name) for cls, name in networks.PICKLED_NAMES.items()]
+    allowed += [(cls, f"{cls.__module__}.{cls.__qualname__}") for cls in networks.PICKLED_NAMES]
     return allowed + _LAYER_GLOBALS
 
 
 _GLOBAL_RE = re.compile(r"(?:Unsupported global: GLOBAL|global|GLOBAL)\s+([\w.]+)")
 
 
-def _refusal(path, err):
+def _refusal(path, err, tutorial):
     text = str(err)
     m = _GLOBAL_RE.search(text)
     if m:
@@ -40,22 +46,24 @@ def _refusal(path, err):
         what = f"the disallowed global {name}"
     else:
         what = "a construct the safe loader does not allow"
+    accepted = "state_dicts and the tutorial's Net/recurrent_Net modules" if tutorial else "state_dicts"
     return CheckpointRefused(
-        f"{path}: refused to load: it references {what}. Only state_dicts and the tutorial's "
-        f"Net/recurrent_Net modules are accepted; nothing in the file was executed."
+        f"{path}: refused to load: it references {what}. Only {accepted} are accepted; "
+        f"nothing in the file was executed."
     )
 
 
-def safe_torch_load(path):
-    """``torch.load`` with ``weights_only=True`` plus the tutorial's classes; a clear error otherwise."""
+def safe_torch_load(path, tutorial_modules=True):
+    """``torch.load`` with ``weights_only=True`` (plus the tutorial's classes if allowed); a clear error otherwise."""
+    allowed = _safe_globals() if tutorial_modules else []
     try:
-        with torch.serialization.safe_globals(_safe_globals()):
+        with torch.serialization.safe_globals(allowed):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise _refusal(path, err) from None
-    except (RuntimeError, EOFError, AttributeError, TypeError, ValueError) as err:
+        raise _refusal(path, err, tutorial_modules) from None
+    except (RuntimeError, EOFError, AttributeError, TypeError, ValueError, IndexError, KeyError) as err:
         if "GLOBAL" in str(err) or "weights_only" in str(err).lower():
-            raise _refusal(path, err) from None
+            raise _refusal(path, err, tutorial_modules) from None
         raise CheckpointRefused(f"{path}: not a loadable torch checkpoint ({type(err).__name__}: {err})") from None
 
 
@@ -63,30 +71,37 @@ def _is_state_dict(obj):
     return isinstance(obj, dict) and obj and all(isinstance(k, str) and torch.is_tensor(v) for k, v in obj.items())
 
 
-def load_model(path, arch=None):
+def _unpack(obj, path, kind, build):
+    """(kind, build spec, state_dict) of whatever the file held."""
+    if isinstance(obj, nn.Module):
+        found = tutorial_kind_of(obj)
+        return found, tutorial_build_of(obj), obj.state_dict()
+    if isinstance(obj, dict) and obj.get("format") == FORMAT:
+        return obj["kind"], dict(obj.get("build", {})), obj["state_dict"]
+    if isinstance(obj, dict) and obj.get("format") == OLD_FORMAT:
+        return obj["arch"], dict(obj.get("arch_kwargs", {})), obj["state_dict"]
+    if isinstance(obj, dict) and _is_state_dict(obj.get("state_dict")):  # {"state_dict": ..., "epoch": ...}
+        obj = obj["state_dict"]
+    if _is_state_dict(obj):
+        if kind is None:
+            raise CheckpointRefused(f"{path}: a bare state_dict needs the model kind to be named")
+        return kind, build, obj
+    raise CheckpointRefused(f"{path}: holds a {type(obj).__name__}, not a network or a state_dict")
+
+
+def load_model(path, kind=None, build=None):
     """A network (eval mode) from any accepted checkpoint format.
 
-    ``arch`` is the expected architecture; a file holding another one is an
-    error, and a bare state_dict needs it.
+    ``kind`` is the expected model kind; a file holding another one is an
+    error, and a bare state_dict needs it (and the ``build`` spec, for kinds
+    whose architecture has parameters).
     """
-    obj = safe_torch_load(path)
-    kwargs = {}
-    if isinstance(obj, nn.Module):
-        found = networks.arch_of(obj)
-        if found == "recurrent":
-            kwargs["time_steps"] = int(getattr(obj, "time_steps", 5))
-        state = obj.state_dict()
-    elif isinstance(obj, dict) and obj.get("format") == FORMAT:
-        found, kwargs, state = obj["arch"], dict(obj.get("arch_kwargs", {})), obj["state_dict"]
-    elif _is_state_dict(obj):
-        if arch is None:
-            raise CheckpointRefused(f"{path}: a bare state_dict needs the architecture to be named")
-        found, state = arch, obj
-    else:
-        raise CheckpointRefused(f"{path}: holds a {type(obj).__name__}, not a network or a state_dict")
-    if arch is not None and found != arch:
-        raise CheckpointRefused(f"{path}: holds a {found!r} network, but the config says {arch!r}")
-    model = networks.build(found, **kwargs)
+    tutorial = kind is None or MODEL_KINDS[kind].tutorial
+    obj = safe_torch_load(path, tutorial_modules=tutorial)
+    found, found_build, state = _unpack(obj, path, kind, dict(build or {}))
+    if kind is not None and found != kind:
+        raise CheckpointRefused(f"{path}: holds a {found!r} network, but the config says {kind!r}")
+    model = MODEL_KINDS[found].build(found_build)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
@@ -94,17 +109,25 @@ def load_model(path, arch=None):
     return model.eval()
 
 
-def save_model(model, path, meta=None):
-    """Write our normalised checkpoint (arch + kwargs + state_dict + meta) atomically."""
-    arch = networks.arch_of(model)
-    kwargs = {"time_steps": int(model.time_steps)} if arch == "recurrent" else {}
+def save_model(model, path, kind=None, build=None, meta=None):
+    """Write our normalised checkpoint (kind + build spec + state_dict + meta) atomically."""
+    if kind is None:
+        kind, build = tutorial_kind_of(model), tutorial_build_of(model)
     payload = {
         "format": FORMAT,
-        "arch": arch,
-        "arch_kwargs": kwargs,
+        "kind": kind,
+        "build": dict(build or {}),
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "meta": dict(meta or {}),
     }
     tmp = f"{path}.tmp"
     torch.save(payload, tmp)
     os.replace(tmp, path)
+
+
+def read_normalised(path):
+    """(kind, build spec) of a normalised checkpoint, without building the network."""
+    obj = safe_torch_load(path, tutorial_modules=False)
+    if not (isinstance(obj, dict) and obj.get("format") == FORMAT):
+        raise CheckpointRefused(f"{path}: not a repgeom normalised checkpoint")
+    return obj["kind"], obj["build"]

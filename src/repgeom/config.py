@@ -1,10 +1,22 @@
 """Validate a workflow config against the JSON schema (filling defaults) and check cross-references.
 
+The schema is ``workflow/schemas/config.schema.yaml`` (the sections every run
+has) completed from the registries: model kinds, stimulus kinds, RDM methods,
+comparisons, path entries, reference formats, dimensionality reductions and
+analysis sections each contribute their enum and their keys, so a kind is
+declared once, in its module.  ``python -m repgeom.config`` prints the
+assembled schema.
+
 Errors name the offending key as a dotted path and, where there is a fixed
 set of choices, the allowed values; every problem is reported at once.
 """
 
+from __future__ import annotations
+
 import copy
+import json
+import os
+import sys
 
 import jsonschema
 import yaml
@@ -30,111 +42,218 @@ def _with_defaults(cls):
 _Validator = _with_defaults(jsonschema.Draft202012Validator)
 
 
-def _where(path):
-    return "config." + ".".join(str(p) for p in path) if path else "config"
+def _where(path, aliased=()):
+    parts = [str(p) for p in path]
+    if len(parts) >= 3 and parts[0] == "models" and parts[2] == "kind" and parts[1] in aliased:
+        parts[2] = "arch"
+    return "config." + ".".join(parts) if parts else "config"
 
 
-def _message(err):
+def _message(err, aliased=()):
+    where = _where(err.absolute_path, aliased)
     if err.validator == "enum":
-        return f"{_where(err.absolute_path)}: {err.instance!r} is not allowed; allowed values: {err.validator_value}"
+        return f"{where}: {err.instance!r} is not allowed; allowed values: {err.validator_value}"
     if err.validator in ("oneOf", "anyOf") and err.context:
-        inner = sorted({_message(e) for e in err.context})
-        return f"{_where(err.absolute_path)}: matches none of the allowed forms: " + "; ".join(inner)
-    return f"{_where(err.absolute_path)}: {err.message}"
+        inner = sorted({_message(e, aliased) for e in err.context})
+        return f"{where}: matches none of the allowed forms: " + "; ".join(inner)
+    return f"{where}: {err.message}"
+
+
+NODES_SCHEMA = {
+    "description": "all, layers (input + conv + linear layers; the tutorial's input/conv/fc filter) or a list of "
+                   "node names (a module name such as layer4 means its last node)",
+    "oneOf": [{"type": "string", "enum": ["all", "layers"]},
+              {"type": "array", "minItems": 1, "items": {"type": "string"}}],
+}
+
+REFERENCE_SCHEMA_KEYS = {
+    "path": {"type": "string", "description": "the file (or Zarr cube folder)"},
+    "variable": {"type": ["string", "null"], "default": None,
+                 "description": "npz/mat: the array (or struct array) holding the RDMs"},
+    "field": {"type": ["string", "null"], "default": None, "description": "mat struct arrays: the RDM field (RDM)"},
+    "select": {"type": ["array", "null"], "default": None, "items": {"type": ["string", "integer"]},
+               "description": "keep these RDMs (names or positions)"},
+    "stimulus_order": {"default": None, "description": "the stimulus ids of the file's rows: a list or a text file",
+                       "oneOf": [{"type": "null"}, {"type": "string"},
+                                 {"type": "array", "items": {"type": ["string", "integer"]}}]},
+    "stimulus_descriptor": {"type": ["string", "null"], "default": None,
+                            "description": "rsatoolbox files: the pattern descriptor holding stimulus ids (stim)"},
+    "label": {"type": "string", "description": "name shown in figures"},
+    "color": {"type": "string", "description": "matplotlib colour of its marker"},
+    "marker": {"type": "string", "description": "matplotlib marker (default: one per reference)"},
+}
+
+
+def assemble(base: dict) -> dict:
+    """The full schema: ``base`` (the YAML file) completed from the registries."""
+    from . import analyses, mnist, training
+    from .entries import RESERVED_NAMES
+    from .models import CHECKPOINT_SCHEMA, MODEL_KINDS
+    from .preprocess import SCHEMA as PREPROCESS_SCHEMA
+    from .rdm import RDM_METHODS
+    from .references import REFERENCE_FORMATS
+    from .stimuli import STIMULUS_KINDS
+
+    schema = copy.deepcopy(base)
+    props = schema["properties"]
+    schema.setdefault("$defs", {})["nodes"] = NODES_SCHEMA
+    props["data"]["properties"]["source"]["enum"] = list(mnist.SOURCES)
+
+    recipe = props["models"].pop("x-train")
+    recipe["properties"]["recipe"]["enum"] = list(training.RECIPES)
+    common = {"kind": {"type": "string", "enum": MODEL_KINDS.names(), "description": "; ".join(
+                  f"{k} = {MODEL_KINDS[k].description}" for k in MODEL_KINDS)},
+              "label": {"type": "string", "description": "name shown in figures (defaults to the model's key)"},
+              "color": {"type": "string", "description": "matplotlib colour of the model in every figure"},
+              "checkpoint": CHECKPOINT_SCHEMA,
+              "preprocess": PREPROCESS_SCHEMA}
+    branches = []
+    for name in MODEL_KINDS:
+        kind = MODEL_KINDS[name]
+        keys = {k: {} for k in common}
+        keys.update(kind.properties)
+        if kind.trainable:
+            keys["train"] = recipe
+        branches.append({"if": {"properties": {"kind": {"const": name}}},
+                         "then": {"additionalProperties": False, "required": list(kind.required),
+                                  "properties": keys}})
+    props["models"]["propertyNames"]["not"] = {"enum": list(RESERVED_NAMES)}
+    props["models"]["additionalProperties"] = {"type": "object", "required": ["kind"], "properties": common,
+                                               "allOf": branches}
+
+    branches = []
+    for name in STIMULUS_KINDS:
+        kind = STIMULUS_KINDS[name]
+        branches.append({"if": {"properties": {"kind": {"const": name}}},
+                         "then": {"additionalProperties": False, "required": ["kind", *kind.required],
+                                  "properties": {"kind": {}, **kind.properties}}})
+    props["stimuli"]["additionalProperties"] = {
+        "type": "object", "required": ["kind"], "allOf": branches,
+        "properties": {"kind": {"type": "string", "enum": STIMULUS_KINDS.names(), "description": "; ".join(
+            f"{k} = {STIMULUS_KINDS[k].description}" for k in STIMULUS_KINDS)}}}
+
+    rdms = props["rdms"]["additionalProperties"]["properties"]
+    rdms["method"]["enum"] = RDM_METHODS.names()
+    rdms["nodes"] = {"$ref": "#/$defs/nodes", "default": "all"}
+
+    props["references"]["additionalProperties"] = {
+        "type": "object", "additionalProperties": False, "required": ["path"],
+        "properties": {**REFERENCE_SCHEMA_KEYS,
+                       "format": {"type": ["string", "null"], "enum": REFERENCE_FORMATS.names() + [None],
+                                  "default": None, "description": "; ".join(
+                                      f"{k} = {REFERENCE_FORMATS[k].description}" for k in REFERENCE_FORMATS)}}}
+    props["references"]["propertyNames"]["not"] = {"enum": list(RESERVED_NAMES)}
+
+    for section in analyses.ANALYSES:
+        kind = analyses.ANALYSES[section]
+        props[section] = {"type": "object", "default": {}, "description": f"name -> {kind.description}",
+                          "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_-]*$"},
+                          "additionalProperties": kind.schema}
+    return schema
 
 
 def load_schema(path):
-    """The schema as a dict."""
+    """The assembled schema (the YAML file at ``path`` completed from the registries)."""
     with open(path) as f:
-        return yaml.safe_load(f)
+        return assemble(yaml.safe_load(f))
+
+
+def _normalise_aliases(cfg):
+    """``arch:`` (the original key) is accepted for ``kind:``; returns the models that used it."""
+    aliased = set()
+    for name, spec in (cfg.get("models") or {}).items():
+        if isinstance(spec, dict) and "arch" in spec:
+            if "kind" in spec:
+                raise ConfigError(f"invalid config:\n  - config.models.{name}: give kind or arch (its old "
+                                  f"name), not both")
+            spec["kind"] = spec.pop("arch")
+            aliased.add(name)
+    return aliased
+
+
+def _node_problems(cfg):
+    """Node lists checked against the static node names of the tutorial's networks (others: at their manifest)."""
+    from .plan import Plan
+
+    plan = Plan(cfg)
+    problems = []
+    for (name, model, s), request in plan.rdm_figures.items():
+        problems += _try(plan, model, request, f"config.rdms.{name}.nodes")
+    for (section, name) in plan.analyses:
+        for r in plan.analysis_requests(section, name):
+            if hasattr(r, "nodes") and hasattr(r, "model"):
+                problems += _try(plan, r.model, r.nodes, f"config.{section}.{name}.nodes")
+    return sorted(set(problems), key=problems.index)
+
+
+def _try(plan, model, request, where):
+    if not plan.is_static(model):
+        return []
+    try:
+        plan.resolve(model, request)
+    except ValueError as err:
+        return [f"{where}: {err}"]
+    return []
 
 
 def _cross_checks(cfg):
-    from .stimuli import expand_sets
+    from . import analyses
+    from .models import MODEL_KINDS
+    from .references import format_of
+    from .stimuli import STIMULUS_KINDS
 
     problems = []
     models = cfg.get("models", {})
     for name, spec in models.items():
+        kind = MODEL_KINDS[spec["kind"]]
         ck = spec.get("checkpoint")
-        if ck is None and "train" not in spec:
+        if kind.tutorial and ck is None and "train" not in spec:
             problems.append(f"config.models.{name}: neither a checkpoint nor a train recipe; give one or both")
         if ck is not None and ck.get("url") and not ck.get("md5"):
             problems.append(f"config.models.{name}.checkpoint.md5: missing; a downloaded checkpoint must be verified")
         if ck is not None and not ck.get("url") and not ck.get("path"):
             problems.append(f"config.models.{name}.checkpoint: needs a url (with md5) or a local path")
-    known_models = sorted(models)
+        problems += kind.check(name, spec)
     stimuli = cfg.get("stimuli", {})
     for name, spec in stimuli.items():
-        if spec.get("kind") == "fgsm":
-            if spec.get("model") not in models:
-                problems.append(f"config.stimuli.{name}.model: unknown model {spec.get('model')!r}; "
-                                f"configured models: {known_models}")
-            base = spec.get("base")
-            if base not in stimuli or base == name:
-                problems.append(f"config.stimuli.{name}.base: unknown stimulus set {base!r}; "
-                                f"configured sets: {sorted(stimuli)}")
-            elif stimuli[base].get("kind") == "fgsm":
-                problems.append(f"config.stimuli.{name}.base: {base!r} is itself an FGSM set; "
-                                f"attack a clean set")
-    for name, spec in (cfg.get("path_comparisons") or {}).items():
-        for role in ("reference", "other"):
-            if spec.get(role) not in (cfg.get("paths") or {}):
-                problems.append(f"config.path_comparisons.{name}.{role}: unknown path analysis {spec.get(role)!r}; "
-                                f"configured: {sorted(cfg.get('paths') or {})}")
-    for name, spec in (cfg.get("dimreduction") or {}).items():
-        if spec.get("model") not in models:
-            problems.append(f"config.dimreduction.{name}.model: unknown model {spec.get('model')!r}; "
-                            f"configured models: {known_models}")
-        if spec.get("stimuli") not in expand_sets(stimuli):
-            problems.append(f"config.dimreduction.{name}.stimuli: unknown stimulus set {spec.get('stimuli')!r}; "
-                            f"configured sets: {sorted(expand_sets(stimuli))}")
-    for section in ("rdms",):
-        for name, spec in (cfg.get(section) or {}).items():
-            refs = spec.get("models", [])
-            if "model" in spec:
-                refs = [spec["model"]]
-            for m in refs:
-                if m not in models:
-                    problems.append(f"config.{section}.{name}: unknown model {m!r}; configured models: {known_models}")
-            sets = spec.get("stimuli", [])
-            sets = [sets] if isinstance(sets, str) else sets
-            for s in sets:
-                if s not in stimuli:
-                    problems.append(f"config.{section}.{name}: unknown stimulus set {s!r}; "
-                                    f"configured sets: {sorted(stimuli)}")
-    for name, spec in (cfg.get("paths") or {}).items():
+        problems += STIMULUS_KINDS[spec["kind"]].check(name, spec, cfg)
+    for name, spec in (cfg.get("rdms") or {}).items():
         for m in spec.get("models", []):
             if m not in models:
-                problems.append(f"config.paths.{name}.models: unknown model {m!r}; configured models: {known_models}")
-        concrete = expand_sets(stimuli)
-        target = spec.get("stimuli")
-        if target in stimuli and target not in concrete:
-            sweep = sorted(s for s, v in concrete.items() if v.get("sweep") == target)
-            problems.append(f"config.paths.{name}.stimuli: {target!r} is an eps sweep; name one of {sweep}")
-        elif target not in concrete:
-            problems.append(f"config.paths.{name}.stimuli: unknown stimulus set {target!r}; "
-                            f"configured sets: {sorted(concrete)}")
-    for section in ("rdms", "paths", "dimreduction"):
+                problems.append(f"config.rdms.{name}: unknown model {m!r}; configured models: {sorted(models)}")
+        for s in spec.get("stimuli", []):
+            if s not in stimuli:
+                problems.append(f"config.rdms.{name}: unknown stimulus set {s!r}; configured sets: {sorted(stimuli)}")
+    for name, spec in (cfg.get("references") or {}).items():
+        if name in models:
+            problems.append(f"config.references.{name}: a model has this name too; names must tell entries apart")
+        try:
+            format_of(spec)
+        except ValueError as err:
+            problems.append(f"config.references.{name}.path: {err}")
+    for section in analyses.ANALYSES:
         for name, spec in (cfg.get(section) or {}).items():
-            for m in spec.get("models") or [spec.get("model")]:
-                if m in models and isinstance(spec.get("nodes"), list):
-                    from .nodes import node_names
-
-                    valid = node_names(models[m]["arch"], models[m].get("time_steps", 5))
-                    bad = [n for n in spec["nodes"] if n not in valid]
-                    if bad:
-                        problems.append(f"config.{section}.{name}.nodes: unknown node(s) {bad} for model {m!r}; "
-                                        f"valid: {valid}")
+            problems += analyses.ANALYSES[section].check(name, spec, cfg)
+    if not problems:
+        problems += _node_problems(cfg)
     return problems
 
 
 def validate(cfg, schema):
     """A validated copy of ``cfg`` with schema defaults filled in; raises ConfigError listing every problem."""
     cfg = copy.deepcopy(cfg if cfg is not None else {})
+    aliased = _normalise_aliases(cfg)
     errors = sorted(_Validator(schema).iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path)))
-    problems = [_message(e) for e in errors]
+    problems = [_message(e, aliased) for e in errors]
     if not problems:
         problems = _cross_checks(cfg)
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
     return cfg
+
+
+if __name__ == "__main__":  # print the assembled schema
+    here = os.path.dirname(os.path.abspath(__file__))
+    default = os.path.join(here, "..", "..", "workflow", "schemas", "config.schema.yaml")
+    json.dump(load_schema(sys.argv[1] if len(sys.argv) > 1 else default), sys.stdout, indent=1)
+    sys.stdout.write("\n")

@@ -9,6 +9,7 @@ before any answer) may be replaced by local training; :class:`DownloadError`
 import hashlib
 import http.client
 import os
+import re
 import tempfile
 import urllib.error
 import urllib.request
@@ -65,13 +66,32 @@ def _copy(url, resp, out, progress):
     return h.hexdigest(), got
 
 
-def fetch(url, dest, md5, timeout=15.0, progress=None):
-    """Download ``url`` to ``dest`` if its md5 is ``md5``; returns (md5, size).
+def sha256sum(path):
+    """Hex sha256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
 
-    The body streams into a temp file beside ``dest`` and is renamed into place
-    only after the length (when the server sent one) and the md5 both check out.
+
+TORCH_HASH = re.compile(r"-([a-f0-9]+)\.")  # torch hub's file names carry a sha256 prefix: name-<prefix>.pth
+
+
+def torch_hub_prefix(url):
+    """The sha256 prefix torch hub file names carry (``alexnet-owt-7be5be79.pth`` -> ``7be5be79``), or None."""
+    m = TORCH_HASH.search(os.path.basename(url))
+    return m.group(1) if m else None
+
+
+def fetch(url, dest, md5=None, timeout=15.0, progress=None, sha256_prefix=None):
+    """Download ``url`` to ``dest`` if its md5 is ``md5`` (or its sha256 starts with ``sha256_prefix``).
+
+    Returns (md5, size).  The body streams into a temp file beside ``dest`` and
+    is renamed into place only after the length (when the server sent one) and
+    the hash both check out.
     """
-    if not md5:
+    if not md5 and not sha256_prefix:
         raise ValueError(f"no md5 given for {url}: refusing to download an unverifiable file")
     folder = os.path.dirname(os.path.abspath(dest))
     os.makedirs(folder, exist_ok=True)
@@ -81,8 +101,13 @@ def fetch(url, dest, md5, timeout=15.0, progress=None):
             resp = _open(url, timeout)
             with resp:
                 digest, size = _copy(url, resp, out, progress)
-        if digest != md5.lower():
+        if md5 and digest != md5.lower():
             raise DownloadError(f"{url}: md5 mismatch (expected {md5.lower()}, got {digest}); file discarded")
+        if sha256_prefix:
+            sha = sha256sum(tmp)
+            if not sha.startswith(sha256_prefix.lower()):
+                raise DownloadError(f"{url}: sha256 mismatch (expected {sha256_prefix}..., got {sha}); "
+                                    f"file discarded")
         os.replace(tmp, dest)
         tmp = None
         return digest, size

@@ -22,6 +22,6 @@ def to_rsatoolbox(cube):
         dissimilarity_measure=attrs.get("method", "unknown"),
         rdm_descriptors={"layer": [str(v) for v in da["layer"].values],
                          "model": [attrs.get("model", "")] * mats.shape[0]},
-        pattern_descriptors={"stim": [int(v) for v in da["stim_i"].values],
+        pattern_descriptors={"stim": [v.item() if hasattr(v, "item") else str(v) for v in da["stim_i"].values],
                              "label": [int(v) for v in da["label_i"].values]},
     )

@@ -1,28 +1,17 @@
-"""Per-node network activations through FX feature extraction, batch by batch.
+"""Per-node network activations through FX feature extraction (or hooks), batch by batch.
 
-Nodes are the user-facing names (torchvision's ``get_graph_node_names``).  Nodes whose
-activations are exact copies of an earlier node's (eval-mode dropout,
-flatten) are detected on the first batch and reported as aliases, so their
-RDMs are computed once.
+Images come in pixel space and go through the model's own preprocessing
+first (``preprocess``), so the ``input`` node is what the network sees.
+Nodes are the user-facing names (torchvision's ``get_graph_node_names``,
+the input always ``input``).  Nodes whose activations are exact copies of
+an earlier node's (eval-mode dropout, flatten) are detected on the first
+batch and reported as aliases, so their RDMs are computed once.
 """
 
 import numpy as np
 import torch
 
-from . import networks, nodes as nodes_mod
-
-
-def select_nodes(model, request):
-    """The requested node names in network order: ``'all'``, ``'layers'`` (the tutorial's filter) or a list.
-
-    Checked against the FX trace of the actual network; unknown names raise an error listing the valid ones.
-    """
-    traced = networks.node_names(model)
-    arch = networks.arch_of(model)
-    planned = nodes_mod.node_names(arch, getattr(model, "time_steps", 5))
-    if traced != planned:
-        raise RuntimeError(f"FX node names {traced} differ from the planned {planned}")
-    return nodes_mod.resolve(arch, request, getattr(model, "time_steps", 5))
+from . import networks
 
 
 def _aliases(feats, nodes):
@@ -40,19 +29,25 @@ def _aliases(feats, nodes):
     return alias
 
 
-def iter_features(model, images, nodes, batch_size=500, device="cpu"):
-    """Yield ``(start, {node: float32 (B, P) array}, aliases, shapes)`` for batches of images (model in eval mode).
-
-    Aliased nodes are left out of the dict; ``aliases`` maps them to the node holding their values.
-    """
+def _prepared(model, nodes, device, preprocess, tracer):
     networks.strict_float32(device)
     model = model.eval().to(device)
-    extractor = networks.feature_extractor(model, list(nodes))
+    pre = preprocess.to(device).eval() if preprocess is not None else (lambda x: x)
+    return pre, networks.feature_extractor(model, list(nodes), tracer)
+
+
+def iter_features(model, images, nodes, batch_size=500, device="cpu", preprocess=None, tracer="fx"):
+    """Yield ``(start, {node: float32 (B, P) array}, aliases, shapes)`` for batches of images (model in eval mode).
+
+    ``preprocess`` (a module, e.g. :func:`repgeom.preprocess.build`) maps the images to the network's input.
+    Aliased nodes are left out of the dict; ``aliases`` maps them to the node holding their values.
+    """
+    pre, extractor = _prepared(model, nodes, device, preprocess, tracer)
     aliases = shapes = None
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
             x = torch.as_tensor(images[start:start + batch_size]).to(device)
-            feats = extractor(x)
+            feats = extractor(pre(x))
             if aliases is None:
                 aliases = _aliases(feats, nodes)
                 shapes = {n: list(feats[n].shape[1:]) for n in nodes}
@@ -64,10 +59,10 @@ def iter_features(model, images, nodes, batch_size=500, device="cpu"):
             yield start, out, aliases, shapes
 
 
-def extract(model, images, nodes, batch_size=500, device="cpu"):
+def extract(model, images, nodes, batch_size=500, device="cpu", preprocess=None, tracer="fx"):
     """All requested nodes in memory: {node: (N, P) float32}, aliases included as the same arrays."""
     out, aliases = {}, {}
-    for start, feats, aliases, _ in iter_features(model, images, nodes, batch_size, device):
+    for start, feats, aliases, _ in iter_features(model, images, nodes, batch_size, device, preprocess, tracer):
         for n, v in feats.items():
             if n not in out:
                 out[n] = np.empty((len(images), v.shape[1]), dtype=np.float32)
@@ -77,15 +72,13 @@ def extract(model, images, nodes, batch_size=500, device="cpu"):
     return {n: out[n] for n in nodes}
 
 
-def extract_tensors(model, images, nodes, batch_size=1000, device="cuda"):
+def extract_tensors(model, images, nodes, batch_size=1000, device="cuda", preprocess=None, tracer="fx"):
     """All requested nodes as (N, P) float32 torch tensors on ``device`` (no host copies); aliases share storage."""
-    networks.strict_float32(device)
-    model = model.eval().to(device)
-    extractor = networks.feature_extractor(model, list(nodes))
+    pre, extractor = _prepared(model, nodes, device, preprocess, tracer)
     parts = {n: [] for n in nodes}
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            feats = extractor(torch.as_tensor(images[start:start + batch_size]).to(device))
+            feats = extractor(pre(torch.as_tensor(images[start:start + batch_size]).to(device)))
             for n in nodes:
                 parts[n].append(feats[n].reshape(len(feats[n]), -1).float())
     out = {n: torch.cat(v) for n, v in parts.items()}

@@ -14,20 +14,49 @@ def _mpl():
     return plt
 
 
-def path_figure(path, title=None):
-    """The tutorial's rep_path figure from a path store (xarray Dataset): distance matrix + 2-D path."""
+REFERENCE_COLORS = ["tab:red", "tab:brown", "tab:pink", "tab:gray", "darkred", "indigo"]
+REFERENCE_MARKERS = ["D", "^", "v", "P", "X", "h"]
+
+
+def entry_styles(path, display=None):
+    """{entry name: (label, colour, marker)} for every entry of a path store; ``display`` from the config."""
+    display = display or {}
+    styles, m, r = {}, 0, 0
+    names = list(dict.fromkeys(path.model.values))
+    kinds = dict(zip(path.model.values, path.entry_kind.values)) if "entry_kind" in path.coords else {}
+    for name in names:
+        kind = kinds.get(name, "labels" if name == "labels" else "model")
+        d = display.get(name) or {}
+        if kind == "labels":
+            styles[name] = ("labels", "m", "*")
+        elif kind == "model":
+            styles[name] = (d.get("label") or name, d.get("color") or DEFAULT_COLORS[m % len(DEFAULT_COLORS)], ".")
+            m += 1
+        else:
+            styles[name] = (d.get("label") or name, d.get("color") or REFERENCE_COLORS[r % len(REFERENCE_COLORS)],
+                            d.get("marker") or REFERENCE_MARKERS[r % len(REFERENCE_MARKERS)])
+            r += 1
+    return styles, kinds
+
+
+def path_figure(path, display=None, title=None):
+    """The tutorial's rep_path figure from a path store (xarray Dataset): distance matrix + 2-D path.
+
+    Models are lines through their layers (input: black square), the labels a magenta star, every
+    reference RDM its own marker and colour.
+    """
     plt = _mpl()
-    models = list(path.attrs["models"])
-    colors = {m: (path.attrs.get("model_colors") or {}).get(m) or DEFAULT_COLORS[k % len(DEFAULT_COLORS)]
-              for k, m in enumerate(models)}
-    names = {m: (path.attrs.get("model_labels") or {}).get(m) or m for m in models}
+    styles, kinds = entry_styles(path, display)
     shown = path.shown.values
     layer = path.layer.values
     model = path.model.values
     dist = path.distance.values[np.ix_(shown, shown)]
-    ticks = layer[shown]
-    tick_colors = ["k" if t == "input" else ("m" if mm == "labels" else colors[mm])
-                   for t, mm in zip(ticks, model[shown])]
+    ticks, tick_colors = [], []
+    for lay, mm in zip(layer[shown], model[shown]):
+        label, color, _ = styles[mm]
+        point = kinds.get(mm, "model") != "model"
+        ticks.append(label if point else lay)
+        tick_colors.append("k" if (lay == "input" and not point) else color)
     n = len(ticks)
     fig, (ax_m, ax_p) = plt.subplots(1, 2, figsize=(13, 6), gridspec_kw={"width_ratios": [1.1, 1]})
     im = ax_m.imshow(dist, cmap="viridis_r")
@@ -38,18 +67,23 @@ def path_figure(path, title=None):
     for t, c in zip(ax_m.get_yticklabels(), tick_colors):
         t.set_color(c)
     cb = fig.colorbar(im, ax=ax_m, fraction=0.046, pad=0.04)
-    cb.set_label(f"{path.attrs['distance']} distance between layer RDMs")
-    ax_m.set_title("Dissimilarity between layer RDMs")
+    cb.set_label(f"{path.attrs['distance']} distance between RDMs")
+    ax_m.set_title("Dissimilarity between RDMs")
     emb = path.embedding.values
-    for m in models:
-        idx = np.flatnonzero(model == m)
-        ax_p.plot(emb[idx, 0], emb[idx, 1], color=colors[m], marker=".", label=names[m])
-    first_input = np.flatnonzero(layer == "input")
+    models = [n_ for n_ in styles if kinds.get(n_, "model") == "model" and n_ != "labels"]
+    for name in models:
+        label, color, _ = styles[name]
+        idx = np.flatnonzero(model == name)
+        ax_p.plot(emb[idx, 0], emb[idx, 1], color=color, marker=".", label=label)
+    first_input = np.flatnonzero((layer == "input") & np.isin(model, models))
     if len(first_input):
         ax_p.plot(*emb[first_input[0]], color="k", marker="s", linestyle="none", markersize=9, label="input")
-    if "labels" in set(model):
-        ax_p.plot(*emb[np.flatnonzero(model == "labels")[0]], color="m", marker="*", linestyle="none",
-                  markersize=14, label="labels")
+    for name, (label, color, marker) in styles.items():
+        if name in models:
+            continue
+        k = np.flatnonzero(model == name)[0]
+        ax_p.plot(*emb[k], color=color, marker=marker, linestyle="none", markersize=14 if marker == "*" else 10,
+                  markeredgecolor="k" if marker != "*" else color, label=label)
     lo, hi = emb.min(), emb.max()
     mid, half = (lo + hi) / 2, (hi - lo) * 5 / 8
     ax_p.set_xlim(mid - half, mid + half)
@@ -59,7 +93,7 @@ def path_figure(path, title=None):
     ax_p.set_ylabel("MDS dim 2")
     ax_p.set_title("Representational geometry path")
     ax_p.legend(fontsize=9, loc="best")
-    fig.suptitle(title or f"{path.attrs['analysis']}: {' vs '.join(names[m] for m in models)}\n"
+    fig.suptitle(title or f"{path.attrs['analysis']}: {' vs '.join(styles[m][0] for m in models)}\n"
                  f"stimuli {path.attrs['stimulus_set']} (N={path.attrs['n_stimuli']}); "
                  f"{path.attrs['rdm_method']} RDMs, "
                  f"{path.attrs['compare']} comparison, {path.attrs['distance']} distance", fontsize=11)
@@ -67,8 +101,8 @@ def path_figure(path, title=None):
     return fig
 
 
-def _class_ticks(ax, labels):
-    """Ticks at the middle of each class block (stimuli grouped by class), labelled by digit."""
+def _class_ticks(ax, labels, classes=None):
+    """Ticks at the middle of each class block (stimuli grouped by class), labelled by class name."""
     labels = np.asarray(labels)
     changes = np.flatnonzero(np.diff(labels)) + 1
     starts = np.concatenate([[0], changes])
@@ -78,12 +112,13 @@ def _class_ticks(ax, labels):
         ax.set_yticks([])
         return
     mids = (starts + ends - 1) / 2
-    ax.set_xticks(mids, labels=[str(labels[s]) for s in starts], fontsize=7)
-    ax.set_yticks(mids, labels=[str(labels[s]) for s in starts], fontsize=7)
+    names = [str(classes[labels[s]]) if classes is not None else str(labels[s]) for s in starts]
+    ax.set_xticks(mids, labels=names, fontsize=7, rotation=90 if max(map(len, names)) > 2 else 0)
+    ax.set_yticks(mids, labels=names, fontsize=7)
     ax.tick_params(length=0)
 
 
-def rdm_panels(cube, layers, separability=None, title=None):
+def rdm_panels(cube, layers, separability=None, title=None, display=None):
     """The tutorial's plot_rdms: one RDM per layer, each divided by its maximum, one shared colour bar."""
     plt = _mpl()
     k = len(layers)
@@ -96,13 +131,14 @@ def rdm_panels(cube, layers, separability=None, title=None):
         im = ax.imshow(D / peak if peak > 0 else D, cmap="magma_r", vmin=0, vmax=1, interpolation="nearest")
         sub = f"{layer}" + (f"\nseparability {separability[layer]:.2f}" if separability else "")
         ax.set_title(sub, fontsize=10)
-        _class_ticks(ax, labels)
+        _class_ticks(ax, labels, cube.attrs.get("classes"))
     cb = fig.colorbar(im, ax=axes[0].tolist(), fraction=0.025, pad=0.02)
     cb.set_label(f"normalised {cube.attrs['method']} distance", fontsize=9)
     eps = cube.attrs.get("eps") or 0
     what = f"FGSM eps {eps:g} against {cube.attrs.get('attacked_model')}" if eps else "clean images"
-    fig.suptitle(title or f"RDMs of {cube.attrs['model']} on {cube.attrs['stimulus_set']} ({what}, "
-                 f"N={cube.sizes['stim_i']}); digits grouped by class", fontsize=11)
+    name = (display or {}).get("label") or cube.attrs["model"]
+    fig.suptitle(title or f"RDMs of {name} on {cube.attrs['stimulus_set']} ({what}, "
+                 f"N={cube.sizes['stim_i']}); stimuli grouped by class", fontsize=11)
     return fig
 
 
@@ -119,8 +155,10 @@ def dimreduction_grid(ds, title=None):
     fig, axes = plt.subplots(len(methods), len(layers), figsize=(2.5 * len(layers) + 1.3, 2.5 * len(methods) + 0.7),
                              squeeze=False, layout="constrained")
     labels = ds.label.values
-    cmap = plt.get_cmap("tab10", 10)
-    norm = mpl.colors.BoundaryNorm(np.arange(-0.5, 10), cmap.N)
+    classes = list(ds.attrs.get("classes") or [str(c) for c in range(int(labels.max()) + 1)])
+    k = len(classes)
+    cmap = plt.get_cmap("tab10" if k <= 10 else "tab20", k)
+    norm = mpl.colors.BoundaryNorm(np.arange(-0.5, k), cmap.N)
     sc = None
     for r, method in enumerate(methods):
         for c, layer in enumerate(layers):
@@ -134,15 +172,16 @@ def dimreduction_grid(ds, title=None):
                 ax.set_title(layer, fontsize=11)
             if c == 0:
                 ax.set_ylabel(method, fontsize=11)
-    cb = fig.colorbar(sc, ax=axes.ravel().tolist(), ticks=np.arange(10), fraction=0.02, pad=0.01, aspect=30)
-    cb.set_label("digit", fontsize=9)
+    cb = fig.colorbar(sc, ax=axes.ravel().tolist(), ticks=np.arange(k), fraction=0.02, pad=0.01, aspect=30)
+    cb.ax.set_yticklabels(classes, fontsize=7)
+    cb.set_label("class", fontsize=9)
     analysis = ds.attrs.get("analysis")
     fig.suptitle(title or f"{analysis + ': ' if analysis else ''}{ds.attrs['model']} on {ds.attrs['stimulus_set']} "
                  f"(N={ds.sizes['stim']})", fontsize=11)
     return fig
 
 
-def accuracy_chart(table):
+def accuracy_chart(table, display=None):
     """Bar chart of every model's accuracy on every stimulus set (clean and FGSM), from accuracy.csv rows."""
     plt = _mpl()
     sets = list(dict.fromkeys(table["stimulus_set"]))
@@ -152,8 +191,9 @@ def accuracy_chart(table):
     for k, m in enumerate(models):
         rows = table[table["model"] == m].set_index("stimulus_set")
         vals = [rows.loc[s, "accuracy"] if s in rows.index else np.nan for s in sets]
-        ax.bar(np.arange(len(sets)) + (k - (len(models) - 1) / 2) * width, vals, width, label=m,
-               color=DEFAULT_COLORS[k % len(DEFAULT_COLORS)])
+        d = (display or {}).get(m) or {}
+        ax.bar(np.arange(len(sets)) + (k - (len(models) - 1) / 2) * width, vals, width, label=d.get("label") or m,
+               color=d.get("color") or DEFAULT_COLORS[k % len(DEFAULT_COLORS)])
     ax.set_xticks(np.arange(len(sets)), labels=sets, rotation=30, ha="right", fontsize=9)
     ax.set_ylim(0, 1.0)
     ax.set_ylabel("accuracy")
@@ -165,26 +205,32 @@ def accuracy_chart(table):
     return fig
 
 
-def aligned_paths_figure(ref, other, aligned, disparity):
-    """Two paths over the same entries, the second Procrustes-aligned onto the first."""
+def aligned_paths_figure(store, display=None):
+    """Two paths over the same entries (a path-comparison store), the second Procrustes-aligned onto the first."""
     plt = _mpl()
+    styles, kinds = entry_styles(store, display)
     fig, ax = plt.subplots(figsize=(6.5, 6))
-    for ds, emb, style, name in ((ref, ref.embedding.values, "-", ref.attrs["analysis"]),
-                                 (other, aligned, "--", other.attrs["analysis"])):
-        model = ds.model.values
-        for k, m in enumerate(ds.attrs["models"]):
+    model, layer = store.model.values, store.layer.values
+    roles = (("reference", "-", store.attrs["reference"], store.attrs["n_stimuli_reference"]),
+             ("other", "--", store.attrs["other"], store.attrs["n_stimuli_other"]))
+    for var, style, name, n in roles:
+        emb = store[var].values
+        for m, (label, color, marker) in styles.items():
             idx = np.flatnonzero(model == m)
-            color = (ds.attrs.get("model_colors") or {}).get(m) or DEFAULT_COLORS[k]
-            ax.plot(emb[idx, 0], emb[idx, 1], style, color=color, marker=".",
-                    label=f"{name} (N={ds.attrs['n_stimuli']})")
-        ax.plot(*emb[np.flatnonzero(ds.layer.values == "input")[0]], "ks", markersize=8)
-        if "labels" in set(model):
-            ax.plot(*emb[np.flatnonzero(model == "labels")[0]], "m*", markersize=13)
+            if kinds.get(m, "model") == "model":
+                ax.plot(emb[idx, 0], emb[idx, 1], style, color=color, marker=".", label=f"{label}: {name} (N={n})")
+            else:
+                ax.plot(*emb[idx[0]], color=color, marker=marker, linestyle="none",
+                        markersize=13 if marker == "*" else 9, fillstyle="full" if style == "-" else "none")
+        first_input = np.flatnonzero(layer == "input")
+        if len(first_input):
+            ax.plot(*emb[first_input[0]], "ks", markersize=8, fillstyle="full" if style == "-" else "none")
     ax.set_aspect("equal")
     ax.set_xlabel("MDS dim 1")
     ax.set_ylabel("MDS dim 2")
     ax.legend(fontsize=8)
-    ax.set_title(f"Paths aligned by Procrustes (disparity {disparity:.3f});\n"
-                 f"black square: input, magenta star: labels", fontsize=10)
+    ax.set_title(f"Paths aligned by Procrustes (disparity {store.attrs['procrustes_disparity']:.3f});\n"
+                 f"solid: {store.attrs['reference']}, dashed: {store.attrs['other']}; black square: input, "
+                 f"magenta star: labels", fontsize=10)
     fig.tight_layout()
     return fig

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 MEAN = 0.1307
 STD = 0.3081
+CLASSES = [str(d) for d in range(10)]  # MNIST's class names (label k is the digit k)
 SOURCES = ("auto", "torchvision", "idx", "embedded")
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -57,10 +58,14 @@ class Mnist:
         }
 
 
+def pixels(images_uint8):
+    """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28) in [0, 1]: torchvision's ToTensor (bitwise; torch-free)."""
+    return (np.asarray(images_uint8).astype(np.float32) / np.float32(255.0))[:, None]
+
+
 def normalize_array(images_uint8):
     """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28) array, the tutorial's ToTensor + Normalize (bitwise; torch-free)."""
-    x = np.asarray(images_uint8).astype(np.float32) / np.float32(255.0)
-    return ((x - np.float32(MEAN)) / np.float32(STD))[:, None]
+    return (pixels(images_uint8) - np.float32(MEAN)) / np.float32(STD)
 
 
 def normalize(images_uint8):

@@ -11,9 +11,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .nodes import FEEDFORWARD_NODES, recurrent_nodes  # noqa: F401  (FEEDFORWARD_NODES re-exported)
-
-RECURRENT_NODES = recurrent_nodes(5)
 
 
 class Net(nn.Module):
@@ -70,11 +67,11 @@ class RecurrentNet(nn.Module):
         return output
 
 
-# Architecture name (as used in config) -> class.  The schema's enum is this table's keys.
-ARCHITECTURES = {"feedforward": Net, "recurrent": RecurrentNet}
-
 # The names under which the tutorial's notebooks pickled these classes.
-PICKLED_NAMES = {"feedforward": "__main__.Net", "recurrent": "__main__.recurrent_Net"}
+PICKLED_NAMES = {Net: "__main__.Net", RecurrentNet: "__main__.recurrent_Net"}
+
+# Modules whose outputs are a generic network's "layers" (the tutorial's input/conv/fc filter, by type).
+WEIGHTED_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
 
 def strict_float32(device):
@@ -84,31 +81,15 @@ def strict_float32(device):
         torch.backends.cuda.matmul.allow_tf32 = False
 
 
-def build(arch, **kwargs):
-    """A fresh network of the named architecture."""
-    try:
-        cls = ARCHITECTURES[arch]
-    except KeyError:
-        raise ValueError(f"unknown architecture {arch!r}; valid: {sorted(ARCHITECTURES)}") from None
-    return cls(**kwargs)
-
-
-def arch_of(model):
-    """The config name of a network instance's architecture."""
-    for name, cls in ARCHITECTURES.items():
-        if type(model) is cls:
-            return name
-    raise TypeError(f"not a repgeom network: {type(model).__name__}")
-
-
 def _traced(model):
     """torch.fx trace of a network, with each graph node under its user-facing name.
 
     The names are torchvision's ``get_graph_node_names`` convention: the
-    argument name for the input, the module's qualified name for a module call
-    (``_1``, ``_2`` ... for repeated calls), FX's own name for a function.
-    torch.fx directly rather than torchvision's wrapper: importing
-    torchvision.models costs ~1.5 s per process, paid by every feature job.
+    module's qualified name for a module call (``_1``, ``_2`` ... for repeated
+    calls), FX's own name for a function; the network's (single) input is
+    always ``input`` (the tutorial's forward argument).  torch.fx directly
+    rather than torchvision's wrapper: importing torchvision.models costs
+    ~1.5 s per process, paid by every feature job of the tutorial's networks.
     """
     import torch.fx
 
@@ -117,12 +98,18 @@ def _traced(model):
     for node in graph_module.graph.nodes:
         if node.op == "output":
             continue
-        if node.op in ("placeholder", "call_module"):
+        if node.op == "placeholder":
+            if "input" in named:
+                raise ValueError("the network takes more than one input; repgeom feeds it one image batch")
+            name = "input"
+        elif node.op == "call_module":
             k = calls.get(node.target, 0)
             calls[node.target] = k + 1
             name = node.target if k == 0 else f"{node.target}_{k}"
         else:
             name = node.name
+        while name in named:
+            name += "_"
         named[name] = node
     return graph_module, named
 
@@ -132,8 +119,7 @@ def node_names(model):
     return list(_traced(model)[1])
 
 
-def feature_extractor(model, nodes):
-    """A module mapping an image batch to {node: activation} for the named nodes (FX graph surgery)."""
+def _fx_extractor(model, nodes):
     graph_module, named = _traced(model)
     unknown = [n for n in nodes if n not in named]
     if unknown:
@@ -144,3 +130,86 @@ def feature_extractor(model, nodes):
     graph.eliminate_dead_code()
     graph_module.recompile()
     return graph_module
+
+
+class _HookExtractor(nn.Module):
+    """{node: activation} by forward hooks on leaf modules: for networks torch.fx cannot trace.
+
+    Nodes: ``input``, each leaf module's output under its qualified name
+    (``_1``, ``_2`` ... for repeated calls) in call order, and ``output``.
+    """
+
+    def __init__(self, model, nodes):
+        super().__init__()
+        self.model, self.nodes = model, list(nodes)
+
+    def forward(self, input):
+        out, calls, handles = {}, {}, []
+
+        def hook(name):
+            def record(module, args, result):
+                k = calls.get(name, 0)
+                calls[name] = k + 1
+                key = name if k == 0 else f"{name}_{k}"
+                if key in self.nodes or not self.nodes:
+                    out[key] = result
+            return record
+
+        for name, module in self.model.named_modules():
+            if name and not any(True for _ in module.children()):
+                handles.append(module.register_forward_hook(hook(name)))
+        try:
+            result = self.model(input)
+        finally:
+            for h in handles:
+                h.remove()
+        out = {"input": input, **out, "output": result}
+        if not self.nodes:
+            return out
+        unknown = [n for n in self.nodes if n not in out]
+        if unknown:
+            raise ValueError(f"unknown nodes {unknown}; valid: {list(out)}")
+        return {n: out[n] for n in self.nodes}
+
+
+def feature_extractor(model, nodes, tracer="fx"):
+    """A module mapping an input batch to {node: activation} for the named nodes (FX graph surgery, or hooks)."""
+    if tracer == "fx":
+        return _fx_extractor(model, list(nodes))
+    if tracer == "hooks":
+        return _HookExtractor(model, list(nodes))
+    raise ValueError(f"unknown tracer {tracer!r}; valid: ['fx', 'hooks']")
+
+
+def manifest(model, sample, layers=None):
+    """The node manifest of a network: what a features job can extract, measured on one ``sample`` batch.
+
+    ``{"tracer": "fx" | "hooks", "nodes": [...], "shapes": {node: [...]}, "layers": [...]}``.  Nodes are
+    the traced graph's tensor-valued nodes in execution order (torch.fx; forward hooks on leaf modules
+    where FX cannot trace the network).  ``layers(names, module_types)`` picks the kind's "layers";
+    by default ``input`` plus every convolution and linear layer (the tutorial's input/conv/fc filter).
+    """
+    model = model.eval()
+    try:
+        graph_module, named = _traced(model)
+        types = {n: type(graph_module.get_submodule(node.target)) for n, node in named.items()
+                 if node.op == "call_module"}
+        tracer, candidates = "fx", list(named)
+        extractor = _fx_extractor(model, candidates)
+    except Exception as err:  # torch.fx raises many kinds of errors on untraceable code
+        tracer, extractor, types = "hooks", _HookExtractor(model, []), {}
+        fx_error = f"{type(err).__name__}: {err}"
+    with torch.no_grad():
+        outs = extractor(sample)
+    if tracer == "hooks":
+        types = {n: type(m) for n, m in model.named_modules() if n in outs}
+    batch = len(sample)
+    nodes = [n for n, v in outs.items() if torch.is_tensor(v) and v.dim() >= 1 and v.shape[0] == batch]
+    shapes = {n: list(outs[n].shape[1:]) for n in nodes}
+    chosen = layers(nodes) if layers is not None else None
+    if chosen is None:
+        chosen = [n for n in nodes if n == "input" or issubclass(types.get(n, type(None)), WEIGHTED_LAYERS)]
+    out = {"tracer": tracer, "nodes": nodes, "shapes": shapes, "layers": chosen}
+    if tracer == "hooks":
+        out["fx_error"] = fx_error[:500]
+    return out

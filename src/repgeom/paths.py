@@ -1,120 +1,66 @@
-"""Representational paths: compare layer RDMs with each other, turn similarity into distance, embed in 2-D.
+"""Representational paths (the tutorial's ``rep_path``), assembled from RDM sources.
 
-Semantics follow rsatoolbox ``compare`` and the tutorial's ``rep_path``:
-positions that are NaN in any RDM are left out of every comparison, a
-zero-norm RDM has cosine 0 with everything, similarity becomes distance by
-``arccos`` (current course) or ``1 - s`` (older course), NaN -> 0, the
-matrix is symmetrised, and it is embedded with seeded metric MDS.
+A path is a list of entries, each one or more RDMs of the same stimuli: a
+model's layers (drawn as a line), the labels RDM or a reference RDM (drawn
+as a point).  :func:`path` compares every RDM with every other
+(:mod:`repgeom.compare`), turns similarity into distance (``DISTANCES``),
+embeds the distance matrix in 2-D by seeded metric MDS, and marks the
+entries a figure hides.  Semantics of the tutorial: NaN -> 0, symmetrised,
+``MDS(2, max_iter=1000, n_init=10)`` on the precomputed distances; every
+model's ``input`` entry after the first that repeats the first one's RDM is
+left out of the displayed matrix (the tutorial drops them by name; here a
+model whose preprocessing differs keeps its own input).
 
-``cosine`` and ``corr`` are computed by streaming row blocks of the RDMs
-(memory independent of the number of RDMs held); every other rsatoolbox
-comparison method is delegated to rsatoolbox.
+``stim_index`` (a resample of stimulus positions, repeats allowed) computes
+the same path on ``D[index][:, index]`` (pairs of a stimulus with itself left
+out), without loading or copying the RDMs.
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-STREAMED_METHODS = ("cosine", "corr")
-RSATOOLBOX_METHODS = ("spearman", "rho-a", "tau-a", "kendall", "corr_cov", "cosine_cov", "bures")
-COMPARE_METHODS = STREAMED_METHODS + RSATOOLBOX_METHODS
-DISTANCES = ("arccos", "one_minus")
+from . import compare
+from .registry import Registry
+
+DISTANCES = Registry("similarity-to-distance transform")
+DISTANCES.register("arccos", lambda s: np.arccos(np.clip(s, -1.0, 1.0)))  # a metric on unit vectors
+DISTANCES.register("one_minus", lambda s: 1.0 - s)                          # the seed's 1 - similarity
+
+DUPLICATE_SIMILARITY = 1 - 1e-9  # an input RDM at least this similar to the first one repeats it
 
 
-def _row_block(rdm, i0, i1):
-    return np.asarray(rdm[i0:i1], dtype=np.float64)
+@dataclass
+class Entry:
+    """One path entry: its name, its kind (``model``, ``labels``, ``reference``) and its RDMs, one per layer."""
+
+    name: str
+    kind: str
+    layers: list
+    rdms: list
+    draw_as: str = "path"  # "path": a line through the layers; "point": one marker
 
 
-def gram_of_rdms(rdms, n, block=256):
-    """(G, sums, count) over the upper-triangle entries that are non-NaN in every RDM.
+@dataclass
+class Path:
+    """A computed path: per-row entry name, layer and kind; similarity, distance, 2-D embedding, shown mask."""
 
-    ``rdms`` is a sequence of symmetric N x N matrices with zero diagonals,
-    anything sliceable by rows (numpy arrays, zarr arrays, :class:`CubeLayer`).
-    Full row blocks are used and halved (each pair appears twice, the diagonal
-    adds nothing), which avoids gathering the triangle.
-    """
-    L = len(rdms)
-    G = np.zeros((L, L))
-    sums = np.zeros(L)
-    count = 0
-    for i0 in range(0, n, block):
-        i1 = min(i0 + block, n)
-        rows = np.stack([np.asarray(r[i0:i1], dtype=np.float64) for r in rdms]).reshape(L, -1)
-        bad = np.isnan(rows).any(axis=0)
-        if bad.any():
-            rows[:, bad] = 0.0
-        diag = np.arange(i0, i1)
-        count += rows.shape[1] - int(bad.sum()) - int((~bad.reshape(i1 - i0, n)[diag - i0, diag]).sum())
-        G += rows @ rows.T
-        sums += rows.sum(axis=1)
-    return G / 2.0, sums / 2.0, count // 2
-
-
-def compare_streamed(rdms, n, method="cosine", block=256):
-    """L x L similarity (rsatoolbox ``compare`` semantics) of N x N RDMs, streamed by row blocks."""
-    if method not in STREAMED_METHODS:
-        raise ValueError(f"{method!r} is not streamed; streamed methods: {list(STREAMED_METHODS)}")
-    return _similarity(*gram_of_rdms(rdms, n, block), method)
-
-
-def _similarity(G, sums, count, method):
-    """cosine (or, on centred vectors, Pearson) similarity from the Gram matrix of RDM vectors; zero norm -> 0."""
-    if method == "corr":
-        G = G - np.outer(sums, sums) / count
-    norms = np.sqrt(np.clip(np.diag(G), 0, None))
-    ok = norms > 0
-    sim = np.zeros_like(G)
-    sim[np.ix_(ok, ok)] = G[np.ix_(ok, ok)] / np.outer(norms[ok], norms[ok])
-    return sim
-
-
-def compare_torch(rdms, method="cosine", block=1024):
-    """Like :func:`compare_streamed` for N x N torch tensors on one device (e.g. CUDA); float64 accumulation."""
-    import torch
-
-    if method not in STREAMED_METHODS:
-        raise ValueError(f"{method!r} is not streamed; streamed methods: {list(STREAMED_METHODS)}")
-    n, L = rdms[0].shape[0], len(rdms)
-    dev = rdms[0].device
-    G = torch.zeros((L, L), dtype=torch.float64, device=dev)
-    sums = torch.zeros(L, dtype=torch.float64, device=dev)
-    count = 0
-    for i0 in range(0, n, block):
-        i1 = min(i0 + block, n)
-        rows = torch.stack([r[i0:i1].double() for r in rdms]).reshape(L, -1)
-        bad = torch.isnan(rows).any(dim=0)
-        rows[:, bad] = 0.0
-        idx = torch.arange(i0, i1, device=dev)
-        ok = ~bad.reshape(i1 - i0, n)
-        count += int(ok.sum()) - int(ok[idx - i0, idx].sum())
-        G += rows @ rows.T
-        sums += rows.sum(dim=1)
-    return _similarity((G / 2.0).cpu().numpy(), (sums / 2.0).cpu().numpy(), count // 2, method)
-
-
-def compare_rsatoolbox(matrices, method):
-    """L x L similarity by rsatoolbox.rdm.compare (for the methods not streamed here)."""
-    from rsatoolbox.rdm import RDMs, compare
-
-    rdms = RDMs(np.stack([np.asarray(m, dtype=np.float64) for m in matrices]))
-    return compare(rdms, rdms, method=method)
-
-
-def compare(rdms, n, method="cosine", block=256):
-    """L x L similarity between RDMs by any rsatoolbox comparison method."""
-    if method in STREAMED_METHODS:
-        return compare_streamed(rdms, n, method, block)
-    if method in RSATOOLBOX_METHODS:
-        return compare_rsatoolbox([np.asarray(r[0:n]) for r in rdms], method)
-    raise ValueError(f"unknown comparison method {method!r}; valid: {list(COMPARE_METHODS)}")
+    names: list
+    layers: list
+    kinds: list
+    similarity: np.ndarray
+    distance: np.ndarray
+    embedding: np.ndarray
+    shown: np.ndarray
+    extra: dict = field(default_factory=dict)
 
 
 def similarity_to_distance(sim, transform="arccos"):
-    """Distance between RDMs: arccos(s) (the current course) or 1 - s (the older one); NaN -> 0; symmetrised."""
-    if transform == "arccos":
-        dist = np.arccos(np.clip(sim, -1.0, 1.0))
-    elif transform == "one_minus":
-        dist = 1.0 - sim
-    else:
-        raise ValueError(f"unknown distance transform {transform!r}; valid: {list(DISTANCES)}")
+    """Distance between RDMs from their similarity; NaN -> 0; symmetrised; zero diagonal."""
+    dist = DISTANCES[transform](sim)
     dist = np.nan_to_num(dist, nan=0.0)
     dist = (dist + dist.T) / 2.0
     np.fill_diagonal(dist, 0.0)
@@ -143,32 +89,58 @@ def procrustes_align(reference, other):
     return aligned * scale + reference.mean(0), float(disparity)
 
 
-class CubeLayer:
-    """Row-sliceable view of one layer of an RDM cube (a zarr array of shape (L, N, N))."""
-
-    def __init__(self, array, index):
-        self.array, self.index = array, index
-
-    def __getitem__(self, rows):
-        return self.array[self.index, rows]
-
-
-def duplicate_inputs(models, layers):
-    """Boolean mask of entries to hide in displays: the ``input`` entry of every model after the first.
-
-    (The tutorial fits MDS with them and then drops them from the matrix shown.)
-    """
-    seen = False
-    mask = []
-    for layer in layers:
-        dup = layer == "input" and seen
-        seen = seen or layer == "input"
-        mask.append(dup)
-    return np.array(mask)
+def hidden_duplicates(names, layers, kinds, similarity):
+    """Rows to hide from displays: each model's ``input`` after the first whose RDM repeats the first one's."""
+    hide = np.zeros(len(names), dtype=bool)
+    first = None
+    for k, (kind, layer) in enumerate(zip(kinds, layers)):
+        if kind != "model" or layer != "input":
+            continue
+        if first is None:
+            first = k
+        elif similarity[k, first] >= DUPLICATE_SIMILARITY:
+            hide[k] = True
+    return hide
 
 
-def representational_path(rdms, n, compare_method="cosine", distance="arccos", seed=0):
-    """The tutorial's rep_path numbers: (similarity, distance, 2-D MDS embedding) of a list of N x N RDMs."""
-    sim = compare(rdms, n, compare_method)
+def path(entries: Sequence[Entry], n: int, compare_method: str = "cosine", distance: str = "arccos",
+         seed: int = 0, stim_index: Optional[np.ndarray] = None, block: int = 256,
+         embed: Optional[Callable] = None) -> Path:
+    """The tutorial's rep_path numbers over ``entries`` (RDMs of the same ``n`` stimuli, in one order)."""
+    rdms, names, layers, kinds = [], [], [], []
+    for e in entries:
+        if len(e.rdms) != len(e.layers):
+            raise ValueError(f"entry {e.name!r}: {len(e.rdms)} RDMs for {len(e.layers)} layers")
+        rdms += list(e.rdms)
+        names += [e.name] * len(e.layers)
+        layers += list(e.layers)
+        kinds += [e.kind] * len(e.layers)
+    sim = compare.similarity(rdms, n, compare_method, block=block, stim_index=stim_index)
     dist = similarity_to_distance(sim, distance)
-    return sim, dist, embed_mds(dist, seed=seed)
+    emb = (embed or (lambda d: embed_mds(d, seed=seed)))(dist)
+    shown = ~hidden_duplicates(names, layers, kinds, sim)
+    return Path(names, layers, kinds, sim, dist, emb, shown)
+
+
+def to_dataset(p: Path, attrs: dict):
+    """The path as an xarray Dataset (entry x entry_j matrices, entry x dim embedding, labelled rows)."""
+    import xarray as xr
+
+    from .store import jsonable
+
+    idx = np.arange(len(p.names))
+    names = np.array(p.names, dtype=object)
+    layers = np.array(p.layers, dtype=object)
+    kinds = np.array(p.kinds, dtype=object)
+    return xr.Dataset(
+        {"similarity": (("entry", "entry_j"), p.similarity,
+                        {"long_name": f"{attrs.get('compare')} similarity of RDMs"}),
+         "distance": (("entry", "entry_j"), p.distance,
+                      {"long_name": f"{attrs.get('distance')} distance between RDMs"}),
+         "embedding": (("entry", "dim"), p.embedding, {"long_name": "2-D metric MDS of distance"})},
+        coords={"entry": idx, "entry_j": idx.copy(), "dim": np.array(["dim 1", "dim 2"], dtype=object),
+                "model": ("entry", names), "layer": ("entry", layers), "entry_kind": ("entry", kinds),
+                "model_j": ("entry_j", names.copy()), "layer_j": ("entry_j", layers.copy()),
+                "shown": ("entry", p.shown)},
+        attrs=jsonable(attrs),
+    )

@@ -1,38 +1,173 @@
-"""Representational dissimilarity matrices with rsatoolbox's exact semantics, from blocked Gram products.
+"""Representational dissimilarity matrices: one engine, one registry of methods, rsatoolbox's exact semantics.
+
+Methods (``RDM_METHODS``; the config schema's enum is this table):
 
 * ``euclidean``: squared Euclidean distance divided by the number of channels P
   (rsatoolbox ``calc_rdm(..., 'euclidean')``).
 * ``correlation``: 1 - Pearson r across channels (rows centred; constant rows
   give NaN, as in rsatoolbox).
+* ``mahalanobis``, ``poisson``: delegated to rsatoolbox.
 
-Both are one Gram matrix away: D = (|a|² + |b|² - 2 a·b) / P on
+A :class:`GramMethod` is one Gram matrix away: it says how rows are centred
+and how a Gram block (with its rows' and columns' squared norms) becomes a
+dissimilarity block, in place.  Euclidean: D = (|a|² + |b|² - 2 a·b) / P on
 column-centred rows (translation invariance; it removes most float32
-cancellation), or 1 - a·b / (|a| |b|) on row-centred rows.  The squared
-norms are the Gram diagonal itself, so D_ii is exactly consistent.  The
-product runs in the input's precision (float32 features -> float32 BLAS).
+cancellation).  Correlation: 1 - a·b / (|a| |b|) on row-centred rows.  The
+squared norms are the Gram diagonal itself, so D_ii is exactly consistent.
+The product runs in the input's precision (float32 features -> float32 BLAS).
 Up to ``FULL_MAX`` stimuli it is one ``Z @ Z.T``, which numpy hands to BLAS
 ``syrk`` (symmetric: half the FLOPs; measured here 2.9 s vs 5.8 s for torch's
-CPU matmul at N=5,000, P=21,632), finished in place so the N x N result is
-the only large allocation.  Beyond that, row blocks of the upper triangle
-bound every temporary to a block.  On CUDA the same runs through torch.  Every other rsatoolbox method is delegated
-to rsatoolbox.  Matrices come back square with an exact zero diagonal (what
+CPU matmul at N=5,000, P=21,632), finished in place so the N x N result is the
+only large allocation.  Beyond that, row blocks of the upper triangle bound
+every temporary to a block.
+
+One engine, two back-ends: :func:`compute` takes a numpy array (computed with
+numpy on the CPU, or moved to ``device`` and computed with torch) or a torch
+tensor (computed on its own device and returned there).  A
+:class:`DirectMethod` (rsatoolbox) always runs on the CPU in float64.
+Matrices come back square with an exact zero diagonal (what
 ``RDMs.get_matrices()`` gives).
 """
 
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Callable, Optional
+
 import numpy as np
 
-FAST_METHODS = ("euclidean", "correlation")
-RSATOOLBOX_METHODS = ("mahalanobis", "poisson")
-METHODS = FAST_METHODS + RSATOOLBOX_METHODS
+from .registry import Registry
+
+RDM_METHODS = Registry("RDM method")
+
+FULL_MAX = 16384  # stimuli up to which the whole Gram is one symmetric product
 
 
-def _prepare(X, method, overwrite=False):
-    """Rows centred as the method needs (columns for euclidean, rows for correlation), in X's precision.
+@dataclass(frozen=True)
+class GramMethod:
+    """An RDM computed from one Gram product of centred rows.
 
-    With ``overwrite`` a float32/float64 X is centred in place (no second N x P array).
+    ``center``: ``"columns"`` (subtract each channel's mean), ``"rows"``
+    (subtract each pattern's mean) or ``None``.  ``finish(G, a, b, P, ops)``
+    turns a Gram block ``G`` (rows with squared norms ``a``, columns with
+    ``b``; P channels) into dissimilarities in place and returns it; ``ops``
+    is :data:`NUMPY_OPS` or the torch equivalent, so one function serves both
+    back-ends.
+    """
+
+    center: Optional[str]
+    finish: Callable
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DirectMethod:
+    """An RDM computed by a function of the (N, P) float64 patterns (e.g. delegated to rsatoolbox)."""
+
+    compute: Callable[[np.ndarray], np.ndarray]
+    description: str = ""
+
+
+class _NumpyOps:
+    @staticmethod
+    def clamp_min_(G, value):
+        np.maximum(G, value, out=G)
+
+    @staticmethod
+    def one_minus_(G):
+        np.subtract(1.0, G, out=G)
+
+    sqrt = staticmethod(np.sqrt)
+
+    @staticmethod
+    def quiet():
+        return np.errstate(invalid="ignore", divide="ignore")
+
+    @staticmethod
+    def mirror_upper(D):
+        """The upper triangle copied onto the lower (exact symmetry of a diagonal block)."""
+        i, j = np.tril_indices(D.shape[0], -1)
+        D[i, j] = D[j, i]
+        return D
+
+
+class _TorchOps:
+    @staticmethod
+    def clamp_min_(G, value):
+        G.clamp_min_(value)
+
+    @staticmethod
+    def one_minus_(G):
+        G.neg_().add_(1.0)  # -G + 1 == 1 - G exactly
+
+    @staticmethod
+    def sqrt(x):
+        import torch
+
+        return torch.sqrt(x)
+
+    @staticmethod
+    def quiet():
+        return contextlib.nullcontext()
+
+    @staticmethod
+    def mirror_upper(D):
+        import torch
+
+        i, j = torch.tril_indices(D.shape[0], D.shape[0], -1, device=D.device)
+        D[i, j] = D[j, i]
+        return D
+
+
+NUMPY_OPS, TORCH_OPS = _NumpyOps(), _TorchOps()
+
+
+def _finish_euclidean(G, a, b, P, ops):
+    G *= -2.0
+    G += a[:, None]
+    G += b[None, :]
+    ops.clamp_min_(G, 0.0)
+    G /= P
+    return G
+
+
+def _finish_correlation(G, a, b, P, ops):
+    with ops.quiet():
+        G /= ops.sqrt(a)[:, None]
+        G /= ops.sqrt(b)[None, :]
+    ops.one_minus_(G)
+    return G
+
+
+def _rsatoolbox(method):
+    def compute(X):
+        from rsatoolbox.data import Dataset
+        from rsatoolbox.rdm import calc_rdm
+
+        return calc_rdm(Dataset(np.asarray(X, dtype=np.float64)), method=method).get_matrices()[0]
+
+    return compute
+
+
+RDM_METHODS.register("euclidean", GramMethod(
+    "columns", _finish_euclidean, "squared Euclidean distance / channels (rsatoolbox 'euclidean')"))
+RDM_METHODS.register("correlation", GramMethod(
+    "rows", _finish_correlation, "1 - Pearson r across channels (rsatoolbox 'correlation')"))
+RDM_METHODS.register("mahalanobis", DirectMethod(_rsatoolbox("mahalanobis"), "rsatoolbox 'mahalanobis'"))
+RDM_METHODS.register("poisson", DirectMethod(_rsatoolbox("poisson"), "rsatoolbox 'poisson'"))
+
+
+def _center_numpy(X, center, overwrite=False):
+    """Rows centred as the method needs, in X's precision (float64 stays float64, else float32).
+
+    The mean is taken in float64 and subtracted in the working precision; with
+    ``overwrite`` a float32/float64 X is centred in place (no second N x P array).
     """
     work = np.float64 if X.dtype == np.float64 else np.float32
-    axis = 0 if method == "euclidean" else 1
+    if center is None:
+        return X.astype(work, copy=not overwrite)
+    axis = 0 if center == "columns" else 1
     mean = X.mean(axis=axis, dtype=np.float64, keepdims=True).astype(work)
     if overwrite and X.dtype == work and X.flags.writeable and X.flags.c_contiguous:
         X -= mean
@@ -40,135 +175,92 @@ def _prepare(X, method, overwrite=False):
     return np.subtract(X, mean, dtype=work)
 
 
-def _finish(G, method, a, b, P):
-    """Dissimilarity block from a Gram block and the rows' (a) and columns' (b) squared norms."""
-    if method == "euclidean":
-        D = a[:, None] + b[None, :] - 2.0 * G
-        np.maximum(D, 0.0, out=D)
-        D /= P
-        return D
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return 1.0 - G / np.sqrt(a[:, None] * b[None, :])
+def _center_torch(X, center):
+    import torch
 
-
-FULL_MAX = 16384  # stimuli up to which the whole Gram is one symmetric product
-
-
-def _finish_inplace(G, method, sq, P):
-    """Turn a full Gram matrix into the RDM in place (no second N x N array)."""
-    if method == "euclidean":
-        G *= -2.0
-        G += sq[:, None]
-        G += sq[None, :]
-        np.maximum(G, 0.0, out=G)
-        G /= P
-        return G
-    with np.errstate(invalid="ignore", divide="ignore"):
-        norms = np.sqrt(sq)
-        G /= norms[:, None]
-        G /= norms[None, :]
-    np.subtract(1.0, G, out=G)
-    return G
+    work = torch.float64 if X.dtype == torch.float64 else torch.float32
+    if center is None:
+        return X.to(work)
+    dim = 0 if center == "columns" else 1
+    return X.to(work) - X.double().mean(dim=dim, keepdim=True).to(work)
 
 
 def _spans(n, block):
     return [(s, min(s + block, n)) for s in range(0, n, block)]
 
 
-def _gram_rdm(Z, method, P, block, matmul, empty, transpose, finish=_finish):
+def gram_rdm(Z, method: GramMethod, P: int, block: int = FULL_MAX, ops=NUMPY_OPS, empty=None):
+    """The RDM of centred rows ``Z`` (numpy or torch, per ``ops``) by ``method``'s Gram finish.
+
+    One symmetric product when ``block >= len(Z)``; else the upper triangle in row blocks.
+    """
     n = Z.shape[0]
+    if block >= n:
+        G = Z @ Z.T  # numpy: BLAS syrk
+        sq = G.diagonal().clone() if ops is TORCH_OPS else G.diagonal().copy()
+        return method.finish(G, sq, sq, P, ops)
     spans = _spans(n, block)
-    diag_blocks = [matmul(Z[i0:i1], Z[i0:i1]) for i0, i1 in spans]
-    sq = [blk.diagonal() + 0 for blk in diag_blocks]  # a copy, for numpy and torch alike
+    diag_blocks = [Z[i0:i1] @ Z[i0:i1].T for i0, i1 in spans]
+    sq = [(blk.diagonal().clone() if ops is TORCH_OPS else blk.diagonal().copy()) for blk in diag_blocks]
     D = empty(n)
     for a, (i0, i1) in enumerate(spans):
         for b in range(a, len(spans)):
             j0, j1 = spans[b]
-            G = diag_blocks[a] if a == b else matmul(Z[i0:i1], Z[j0:j1])
-            blk = finish(G, method, sq[a], sq[b], P)
+            G = diag_blocks[a] if a == b else Z[i0:i1] @ Z[j0:j1].T
+            blk = method.finish(G, sq[a], sq[b], P, ops)
+            if a == b:
+                blk = ops.mirror_upper(blk)
             D[i0:i1, j0:j1] = blk
             if a != b:
-                D[j0:j1, i0:i1] = transpose(blk)
+                D[j0:j1, i0:i1] = blk.T
         diag_blocks[a] = None
     return D
 
 
-def _rdm_cpu(Z, method, P, block):
-    if block >= len(Z):
-        G = Z @ Z.T  # BLAS syrk
-        sq = G.diagonal().copy()
-        return _finish_inplace(G, method, sq, P)
-    return _gram_rdm(Z, method, P, block, matmul=lambda x, y: x @ y.T,
-                     empty=lambda n: np.empty((n, n), dtype=Z.dtype), transpose=lambda m: m.T)
-
-
-def compute_torch(X, method="euclidean", block=FULL_MAX):
-    """RDM of a torch tensor (N, P) on its own device, returned there (float64 in, float64 out; else float32)."""
+def _compute_torch(X, method, block):
     import torch
 
     from .networks import strict_float32
 
-    if method not in FAST_METHODS:
-        raise ValueError(f"compute_torch supports {list(FAST_METHODS)}; got {method!r}")
     strict_float32(X.device)
     X = X.reshape(len(X), -1)
-    work = torch.float64 if X.dtype == torch.float64 else torch.float32
-    dim = 0 if method == "euclidean" else 1
-    Z = (X.double() - X.double().mean(dim=dim, keepdim=True)).to(work)
-    D = _rdm_torch_tensor(Z, method, X.shape[1], block)
+    Z = _center_torch(X, method.center)
+    D = gram_rdm(Z, method, X.shape[1], block, TORCH_OPS,
+                 empty=lambda n: torch.empty((n, n), dtype=Z.dtype, device=Z.device))
     D.fill_diagonal_(0.0)
     return D
 
 
-def _rdm_torch(Z, method, P, block, device):
-    import torch
+def compute(X, method: str = "euclidean", block: Optional[int] = None, device: str = "cpu",
+            overwrite: bool = False):
+    """The (N, N) RDM of the rows of ``X`` (N stimuli x P channels, any trailing shape flattened).
 
-    from .networks import strict_float32
-
-    strict_float32(device)
-    Zt = torch.from_numpy(np.ascontiguousarray(Z)).to(device)
-    return _rdm_torch_tensor(Zt, method, P, block).cpu().numpy()
-
-
-def _rdm_torch_tensor(Zt, method, P, block):
-    import torch
-
-    def finish_torch(G, method, a, b, P):
-        if method == "euclidean":
-            return (a[:, None] + b[None, :] - 2.0 * G).clamp_min_(0.0) / P
-        return 1.0 - G / torch.sqrt(a[:, None] * b[None, :])
-
-    return _gram_rdm(Zt, method, P, block, matmul=lambda x, y: x @ y.T,
-                     empty=lambda n: torch.empty((n, n), dtype=Zt.dtype, device=Zt.device), transpose=lambda m: m.T,
-                     finish=finish_torch)
-
-
-def _rsatoolbox_rdm(X, method):
-    from rsatoolbox.data import Dataset
-    from rsatoolbox.rdm import calc_rdm
-
-    return calc_rdm(Dataset(np.asarray(X, dtype=np.float64)), method=method).get_matrices()[0]
-
-
-def compute(X, method="euclidean", block=None, device="cpu", overwrite=False):
-    """The (N, N) RDM of the rows of ``X`` (N stimuli x P channels): float64 for float64 input, else float32.
-
-    ``overwrite=True`` lets the computation reuse X's memory (X is then garbage).
+    numpy in -> numpy out (float64 for float64 input, else float32), computed on
+    the CPU, or with torch on ``device`` when that is a CUDA device.  A torch
+    tensor in -> a tensor on its own device out.  ``overwrite=True`` lets the
+    computation reuse a numpy X's memory (X is then garbage).
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown RDM method {method!r}; valid: {list(METHODS)}")
+    spec = RDM_METHODS[method]
+    block = block or FULL_MAX
+    if not isinstance(X, np.ndarray) and type(X).__module__.startswith("torch"):
+        if isinstance(spec, DirectMethod):
+            import torch
+
+            D = spec.compute(X.detach().cpu().double().numpy().reshape(len(X), -1))
+            return torch.from_numpy(D).to(X.device, X.dtype if X.dtype == torch.float64 else torch.float32)
+        return _compute_torch(X, spec, block)
     X = np.asarray(X)
     X = X.reshape(len(X), -1)
     out_dtype = np.float64 if X.dtype == np.float64 else np.float32
-    if method in RSATOOLBOX_METHODS:
-        D = _rsatoolbox_rdm(X, method).astype(out_dtype)
+    if isinstance(spec, DirectMethod):
+        D = spec.compute(X).astype(out_dtype)
+    elif str(device).startswith("cuda"):
+        import torch
+
+        D = _compute_torch(torch.from_numpy(np.ascontiguousarray(X)).to(device), spec, block).cpu().numpy()
     else:
-        Z = _prepare(X, method, overwrite)
-        block = block or FULL_MAX
-        if str(device).startswith("cuda"):
-            D = _rdm_torch(Z, method, X.shape[1], block, device)
-        else:
-            D = _rdm_cpu(Z, method, X.shape[1], block)
+        Z = _center_numpy(X, spec.center, overwrite)
+        D = gram_rdm(Z, spec, X.shape[1], block, NUMPY_OPS, empty=lambda n: np.empty((n, n), dtype=Z.dtype))
     np.fill_diagonal(D, 0.0)
     return D
 
@@ -183,12 +275,17 @@ def node_rdms(features, nodes, compute_one):
     return [done[id(features[node])] for node in nodes]
 
 
-def labels_rdm(labels, method="euclidean", n_classes=None):
-    """RDM of the one-hot labels (the tutorial's 'labels' layer)."""
+def one_hot(labels, n_classes: int) -> np.ndarray:
+    """(N, n_classes) float32 one-hot rows of integer labels."""
     labels = np.asarray(labels)
-    n_classes = n_classes or int(labels.max()) + 1
-    onehot = np.eye(n_classes, dtype=np.float32)[labels]
-    return compute(onehot, method)
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels outside 0..{n_classes - 1}")
+    return np.eye(n_classes, dtype=np.float32)[labels]
+
+
+def labels_rdm(labels, n_classes: int, method: str = "euclidean") -> np.ndarray:
+    """RDM of the one-hot labels (the tutorial's 'labels' entry); ``n_classes`` comes from the stimulus set."""
+    return compute(one_hot(labels, n_classes), method)
 
 
 def condensed(D):

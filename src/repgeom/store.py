@@ -1,9 +1,14 @@
-"""Zarr artifacts: atomic writes (temp store + rename), xarray-readable layouts, provenance attrs.
+"""Zarr artifacts (I/O only): atomic writes (temp store + rename), xarray-readable layouts, provenance attrs.
 
 Every store is written into a hidden sibling folder and renamed into place
 only when complete, so a crash never leaves a half-written store at the
 output path (a half-written Zarr still opens and reads missing chunks as
 fill values).
+
+Provenance has one schema: a stimulus store's attrs are the
+:data:`STIMULUS_KEYS`; every store made from a model's view of a set carries
+:func:`model_provenance` + :func:`stimulus_provenance` under the same keys,
+so no step re-keys another's attrs.
 """
 
 import contextlib
@@ -113,7 +118,7 @@ def write_features_store(out, batches, ids, labels, attrs, chunk_rows, progress=
     n = len(ids)
     arrays, aliases = {}, {}
     with atomic_dir(out) as tmp, ThreadPoolExecutor(max_workers=1) as writer:
-        create_coords(tmp, {"stim": np.asarray(ids), "label": ("stim", np.asarray(labels))}, attrs)
+        create_coords(tmp, {"stim": _id_coord(ids), "label": ("stim", np.asarray(labels))}, attrs)
         pending = None
         for start, feats, aliases, shapes in batches:
             if not arrays:
@@ -130,38 +135,84 @@ def write_features_store(out, batches, ids, labels, attrs, chunk_rows, progress=
     return list(arrays), aliases
 
 
-def write_rdm_cube(out, features_path, method, nodes, attrs, block=None, chunk=2500, device="cpu", progress=None):
-    """Compute the RDM of every node in a features store and write the labelled cube (layer, stim_i, stim_j)."""
-    from . import rdm
+# ---- provenance: one schema for every store ------------------------------------------------------
 
-    g = open_group(features_path)
-    fattrs = dict(g.attrs)
-    aliases = fattrs.get("aliases", {})
-    missing = [node for node in nodes if node not in fattrs["nodes"]]
-    if missing:
-        raise ValueError(f"nodes {missing} are not in {features_path} (it has {fattrs['nodes']})")
-    ids = np.asarray(g["stim"][:])
-    labels = np.asarray(g["label"][:])
+STIMULUS_KEYS = ("stimulus_set", "stimulus_kind", "stimulus_spec", "classes", "label_space", "data_source",
+                 "eps", "attacked_model", "attacked_checkpoint_md5", "base_set")
+MODEL_KEYS = ("model", "model_kind", "checkpoint_md5", "checkpoint_source")
+
+
+def stimulus_provenance(attrs):
+    """The stimulus keys of a store's attrs (a stimulus store, or any store made from one)."""
+    return {k: attrs.get(k) for k in STIMULUS_KEYS}
+
+
+def model_provenance(record):
+    """The model keys from a model record (``results/checkpoints/{model}.json``) or a store's attrs."""
+    if "kind" in record and "model_kind" not in record:  # a model record
+        return {"model": record["model"], "model_kind": record["kind"], "checkpoint_md5": record.get("md5"),
+                "checkpoint_source": record.get("source")}
+    return {k: record.get(k) for k in MODEL_KEYS}
+
+
+def _id_coord(ids):
+    ids = np.asarray(ids)
+    return ids if ids.dtype.kind in "iu" else ids.astype(object)
+
+
+# ---- stimulus sets -----------------------------------------------------------------------------------
+
+def write_stimuli(out, stim, attrs):
+    """A stimulus set: ``images`` (stim, channel, y, x) in [0, 1] with ``stim`` ids and ``label`` coordinates."""
+    import xarray as xr
+
+    ds = xr.Dataset(
+        {"images": (("stim", "channel", "y", "x"), np.asarray(stim.images, dtype=np.float32),
+                    {"description": "pixels in [0, 1]; each model applies its own preprocessing"})},
+        coords={"stim": ("stim", _id_coord(stim.ids), {"description": stim.attrs.get("id_meaning", "stimulus id")}),
+                "label": ("stim", np.asarray(stim.labels, dtype=np.int64),
+                          {"description": "index into the classes attr"})},
+        attrs=jsonable({**attrs, "classes": list(stim.classes)}),
+    )
+    write_dataset(ds, out)
+
+
+def read_stimuli(path):
+    """A :class:`repgeom.stimuli.Stimuli` from a stimulus store."""
+    from .stimuli import Stimuli
+
+    g = open_group(path)
+    attrs = dict(g.attrs)
+    return Stimuli(np.asarray(g["images"][:]), np.asarray(g["stim"][:]), np.asarray(g["label"][:]),
+                   list(attrs["classes"]), attrs)
+
+
+# ---- RDM cubes -----------------------------------------------------------------------------------
+
+def write_cube(out, ids, labels, layers, matrices, attrs, chunk=2500, long_name="dissimilarity", per_layer=None):
+    """A labelled cube (layer, stim_i, stim_j): ``matrices`` yields one N x N matrix per layer, in order.
+
+    Written layer by layer, so only one matrix is in memory at a time.  ``per_layer``
+    ({name: {layer: value}}, read after the last matrix) adds one float per layer
+    per name (e.g. ``separability``).
+    """
     n = len(ids)
     chunk = min(n, chunk)
-    last = {}
+    ids = _id_coord(ids)
     with atomic_dir(out) as tmp:
-        coords = {"layer": np.array(nodes, dtype=object), "stim_i": ids, "stim_j": ids.copy(),
-                  "label_i": ("stim_i", labels), "label_j": ("stim_j", labels)}
-        create_coords(tmp, coords, {**attrs, "aliases": aliases})
-        cube = add_array(tmp, "rdm", (len(nodes), n, n), (1, chunk, chunk), ("layer", "stim_i", "stim_j"),
-                         attrs={"long_name": f"{method} dissimilarity"})
-        for k, node in enumerate(nodes):
-            source = aliases.get(node, node)
-            if source not in last:  # aliases follow their source, so one cached RDM suffices
-                last = {}  # free the previous RDM before the next one is built
-                X = np.asarray(g[source][:])
-                P = X.shape[1]
-                last = {source: rdm.compute(X, method, block=block, device=device, overwrite=True)}
-                del X
-                if progress:
-                    progress(f"rdm {method}: {node} (P={P})")
-            elif progress:
-                progress(f"rdm {method}: {node} = {source} (identical activations)")
-            cube[k] = last[source]
+        coords = {"layer": np.array(layers, dtype=object), "stim_i": ids, "stim_j": ids.copy(),
+                  "label_i": ("stim_i", np.asarray(labels)), "label_j": ("stim_j", np.asarray(labels))}
+        create_coords(tmp, coords, attrs)
+        cube = add_array(tmp, "rdm", (len(layers), n, n), (1, chunk, chunk), ("layer", "stim_i", "stim_j"),
+                         attrs={"long_name": long_name})
+        k = -1
+        for k, D in enumerate(matrices):
+            if k >= len(layers):
+                raise ValueError(f"more matrices than the {len(layers)} layers of {out}")
+            cube[k] = D
+        if k + 1 != len(layers):
+            raise ValueError(f"{out}: {k + 1} matrices for {len(layers)} layers")
+        for name, values in (per_layer or {}).items():
+            arr = add_array(tmp, name, (len(layers),), (len(layers),), ("layer",), dtype="float64")
+            arr[:] = np.array([values[layer] for layer in layers], dtype=np.float64)
         consolidate(tmp)

@@ -9,11 +9,8 @@ import logging
 import time
 from dataclasses import dataclass
 
-import torch
-import torch.nn.functional as F
-
-from . import attacks, networks
-from .mnist import normalize
+from .mnist import MEAN, STD, normalize
+from .models import MODEL_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +31,26 @@ class Recipe:
     log_interval: int = 20
 
 
-def train(arch, images, labels, recipe, arch_kwargs=None, progress=None, device="cpu"):
-    """A network of ``arch`` trained on uint8 ``images`` / ``labels`` by ``recipe``; returns (model on CPU, history).
+def train(kind, images, labels, recipe, build=None, progress=None, device="cpu"):
+    """A network of model kind ``kind`` trained on uint8 MNIST ``images`` / ``labels`` by ``recipe``.
+
+    Returns (model on CPU, history).  The images are normalised as the
+    tutorial's (ToTensor + Normalize), i.e. the tutorial kinds' preprocessing.
 
     Batch order and initial weights depend only on the seed; on CUDA the
     arithmetic differs from the CPU's in the last bits, so weights agree only
     approximately across devices.
     """
+    import torch
+    import torch.nn.functional as F
+
+    from . import attacks, networks
+
     if recipe.recipe not in RECIPES:
         raise ValueError(f"unknown training recipe {recipe.recipe!r}; valid: {list(RECIPES)}")
     torch.manual_seed(recipe.seed)
     networks.strict_float32(device)
-    model = networks.build(arch, **(arch_kwargs or {})).to(device)
+    model = MODEL_KINDS[kind].build(dict(build or {})).to(device)
     x_all = normalize(images).to(device)
     y_all = torch.as_tensor(labels, dtype=torch.long).to(device)
     order_rng = torch.Generator().manual_seed(recipe.seed)
@@ -63,7 +68,7 @@ def train(arch, images, labels, recipe, arch_kwargs=None, progress=None, device=
             idx = order[b * recipe.batch_size:(b + 1) * recipe.batch_size].to(device)
             x, y = x_all[idx], y_all[idx]
             if recipe.recipe == "fgsm":
-                x = attacks.fgsm(model, x, y, recipe.fgsm_eps)
+                x = attacks.fgsm_normalised(model, x, y, recipe.fgsm_eps, MEAN, STD)
             optimizer.zero_grad()
             out = model(x)
             loss = F.nll_loss(torch.log(out), y)
@@ -84,17 +89,21 @@ def train(arch, images, labels, recipe, arch_kwargs=None, progress=None, device=
     return model.cpu().eval(), history
 
 
-@torch.no_grad()
-def predict(model, images_normalized, batch_size=1000):
-    """Predicted class of each (normalised) image, model in eval mode."""
+def predict(model, images, batch_size=1000):
+    """Predicted class of each image (as ``model`` takes it), model in eval mode."""
+    import torch
+
     model.eval()
     device = next(model.parameters()).device
-    return torch.cat([model(images_normalized[i:i + batch_size].to(device)).argmax(1).cpu()
-                      for i in range(0, len(images_normalized), batch_size)])
+    with torch.no_grad():
+        return torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
+                          for i in range(0, len(images), batch_size)])
 
 
-def accuracy(model, images_normalized, labels):
-    """(correct, n) of the model on normalised images."""
+def accuracy(model, images, labels):
+    """(correct, n) of the model on images (pixels for a network with its preprocessing, else its input)."""
+    import torch
+
     y = torch.as_tensor(labels, dtype=torch.long)
-    pred = predict(model, images_normalized)
+    pred = predict(model, images)
     return int((pred == y).sum()), int(len(y))

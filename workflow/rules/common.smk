@@ -1,4 +1,5 @@
-# Config validation, paths, input functions and code-version params. No rules here.
+# Config validation and input functions over repgeom.plan (the planning logic, unit-tested without Snakemake).
+# No rules here.
 import hashlib
 import json
 import os
@@ -8,21 +9,21 @@ import sys
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from repgeom.config import ConfigError, load_schema, validate as validate_config
-from repgeom import nodes as repgeom_nodes
-from repgeom.stimuli import expand_sets
-from repgeom.dimreduction import embedding_id
+from repgeom.analyses import ANALYSES
+from repgeom.plan import Plan, as_json
+from repgeom.rdm import RDM_METHODS
 
 try:
     config = validate_config(config, load_schema(os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")))
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
-RESULTS = config["results"]
-RESOURCES = config["resources_dir"]
+PLAN = Plan(config)
+RESULTS = PLAN.results
+RESOURCES = PLAN.resources
 MODELS = config["models"]
-STIM_SETS = expand_sets(config["stimuli"])  # concrete set id -> spec (eps sweeps expanded)
-SRC = os.path.join(workflow.basedir, "src", "repgeom")
 FEATURE_OPTS = config["features"]
+SRC = os.path.join(workflow.basedir, "src", "repgeom")
 
 
 def _alternatives(names):
@@ -31,12 +32,13 @@ def _alternatives(names):
 
 wildcard_constraints:
     model=_alternatives(MODELS),
-    set=_alternatives(STIM_SETS),
-    method="[a-z]+",
-    analysis=_alternatives(list(config["paths"]) + list(config["dimreduction"])),
+    set=_alternatives(PLAN.sets),
+    method=_alternatives(RDM_METHODS.names()),
+    section=_alternatives(ANALYSES.names()),
+    name=_alternatives({n for (_, n) in PLAN.analyses}),
     request=_alternatives(config["rdms"]),
-    comparison=_alternatives(config["path_comparisons"]),
-    embedding="(pca|mds|tsne)-[a-z0-9.-]+",
+    reference=_alternatives(PLAN.references),
+    embedding="[a-z]+-[a-z0-9.-]+",
 
 
 def code_version(step, *modules):
@@ -48,242 +50,144 @@ def code_version(step, *modules):
     return h.hexdigest()[:16]
 
 
-def as_json(obj):
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+# ---- models: manifests (a Snakemake checkpoint for kinds whose nodes only tracing knows) ---------------
+
+def manifest_of(model):
+    """The node manifest in the model record; the record comes from the prepare_model checkpoint."""
+    record = checkpoints.prepare_model.get(model=model).output.record
+    with open(record) as f:
+        return json.load(f)["manifest"]
 
 
-# ---- models -------------------------------------------------------------------------------------
-
-def model_spec(wildcards):
-    """What defines a model's weights (figure labels and colours don't, so editing them retrains nothing)."""
-    spec = MODELS[wildcards.model]
-    return as_json({k: v for k, v in spec.items() if k not in ("label", "color")})
+def manifests_for(models):
+    """Model records of the non-static models among ``models`` (raises until their checkpoint job has run)."""
+    return [checkpoints.prepare_model.get(model=m).output.record for m in models if not PLAN.is_static(m)]
 
 
-def has_url(model):
-    return bool((MODELS[model].get("checkpoint") or {}).get("url"))
-
-
-def checkpoint_inputs(wildcards):
-    inputs = {"data": f"{RESULTS}/data/mnist.npz"}
-    if has_url(wildcards.model):
-        inputs["fetched"] = f"{RESOURCES}/checkpoints/{wildcards.model}"
-    path = (MODELS[wildcards.model].get("checkpoint") or {}).get("path")
+def model_inputs(wildcards):
+    m = wildcards.model
+    inputs = {}
+    if PLAN.model_needs_mnist(m):
+        inputs["data"] = PLAN.mnist_path()
+    if PLAN.fetches(m):
+        inputs["fetched"] = PLAN.fetch_dir(m)
+    path = (MODELS[m].get("checkpoint") or {}).get("path")
     if path:
         inputs["local"] = path
     return inputs
 
 
-def fetched_arg(wildcards, input):
-    return f"--fetched {input.fetched}" if "fetched" in input.keys() else ""
-
-
-def checkpoint_files(model):
-    return {"checkpoint": f"{RESULTS}/checkpoints/{model}.pt", "record": f"{RESULTS}/checkpoints/{model}.json"}
+def model_args(wildcards, input):
+    args = [f"--{key} {getattr(input, key)}" for key in ("data", "fetched") if key in input.keys()]
+    return " ".join(args)
 
 
 # ---- stimulus sets ------------------------------------------------------------------------------
 
-def sets_of(names):
-    """Concrete set ids for config set names (an eps sweep stands for all its sets)."""
-    out = []
-    for name in names:
-        out += [s for s, spec in STIM_SETS.items() if s == name or spec.get("sweep") == name]
-    return out
-
-
 def stimuli_inputs(wildcards):
-    spec = STIM_SETS[wildcards.set]
-    if spec["kind"] != "fgsm":
-        return {"data": f"{RESULTS}/data/mnist.npz"}
-    return {"base": f"{RESULTS}/stimuli/{spec['base']}.zarr", **checkpoint_files(spec["model"])}
+    return PLAN.set_inputs(wildcards.set)
 
 
 def stimuli_args(wildcards, input):
-    if "base" in input.keys():
-        return f"--base {input.base} --checkpoint {input.checkpoint} --record {input.record}"
-    return f"--data {input.data}"
+    return " ".join(f"--{key} {getattr(input, key)}" for key in ("data", "base", "checkpoint", "record")
+                    if key in input.keys())
 
 
-# ---- features and RDM cubes -------------------------------------------------------------------
-
-def _model_nodes(model, request):
-    spec = MODELS[model]
-    return repgeom_nodes.resolve(spec["arch"], request, spec.get("time_steps", 5))
-
-
-def _union(model, lists):
-    order = repgeom_nodes.node_names(MODELS[model]["arch"], MODELS[model].get("time_steps", 5))
-    wanted = set().union(*lists) if lists else set()
-    return [n for n in order if n in wanted]
+def stimuli_spec(wildcards):
+    spec = dict(PLAN.sets[wildcards.set])
+    listing = PLAN.stimulus_kind(wildcards.set).listing(spec)
+    if listing:
+        spec["listing"] = listing
+    return as_json(spec)
 
 
-def rdm_cubes():
-    """{(method, model, set): nodes} over every RDM request and every path analysis."""
-    cubes = {}
-    for req in config["rdms"].values():
-        for model in req["models"]:
-            for s in sets_of(req["stimuli"]):
-                key = (req["method"], model, s)
-                cubes.setdefault(key, []).append(_model_nodes(model, req["nodes"]))
-    for req in config["paths"].values():
-        for model in req["models"]:
-            key = (req["rdm_method"], model, req["stimuli"])
-            cubes.setdefault(key, []).append(_model_nodes(model, req["nodes"]))
-    return {k: _union(k[1], v) for k, v in cubes.items()}
+# ---- features and cubes ---------------------------------------------------------------------------
 
-
-RDM_CUBES = rdm_cubes()
-
-
-DIMRED = config["dimreduction"]
-
-
-def _embedding_key(spec, method):
-    return (spec["model"], spec["stimuli"], embedding_id(method, spec["seed"], spec["perplexity"]))
-
-
-def embeddings():
-    """{(model, set, embedding id): recipe + union of nodes}: analyses asking for the same embedding share one job."""
-    out = {}
-    for spec in DIMRED.values():
-        for method in spec["methods"]:
-            key = _embedding_key(spec, method)
-            entry = out.setdefault(key, {"method": method, "seed": spec["seed"], "perplexity": spec["perplexity"],
-                                         "nodes": []})
-            entry["nodes"].append(_model_nodes(spec["model"], spec["nodes"]))
-    for (model, s, _), entry in out.items():
-        entry["nodes"] = _union(model, entry["nodes"])
-    return out
-
-
-EMBEDDINGS = embeddings()
-
-
-def feature_stores():
-    """{(model, set): nodes}: what every consumer of that model's features on that set needs."""
-    stores = {}
-    for (method, model, s), nodes in RDM_CUBES.items():
-        stores.setdefault((model, s), []).append(nodes)
-    for (model, s, _), entry in EMBEDDINGS.items():
-        stores.setdefault((model, s), []).append(entry["nodes"])
-    return {k: _union(k[0], v) for k, v in stores.items()}
-
-
-FEATURE_STORES = feature_stores()
+def feature_inputs(wildcards):
+    return {"stimuli": PLAN.stimuli_path(wildcards.set), **PLAN.checkpoint_files(wildcards.model),
+            "manifests": manifests_for([wildcards.model])}
 
 
 def feature_nodes(wildcards):
-    return as_json(FEATURE_STORES[(wildcards.model, wildcards.set)])
+    return as_json(PLAN.feature_nodes(wildcards.model, wildcards.set, manifest_of))
+
+
+def rdm_inputs(wildcards):
+    return {"features": PLAN.features_path(wildcards.model, wildcards.set),
+            "manifests": manifests_for([wildcards.model])}
 
 
 def cube_nodes(wildcards):
-    return as_json(RDM_CUBES[(wildcards.method, wildcards.model, wildcards.set)])
+    return as_json(PLAN.cube_nodes(wildcards.method, wildcards.model, wildcards.set, manifest_of))
 
 
-def feature_inputs(wildcards):
-    return {"stimuli": f"{RESULTS}/stimuli/{wildcards.set}.zarr", **checkpoint_files(wildcards.model)}
+def reference_inputs(wildcards):
+    spec = PLAN.references[wildcards.reference]
+    inputs = {"reference": spec["path"], "stimuli": PLAN.stimuli_path(wildcards.set)}
+    if isinstance(spec.get("stimulus_order"), str):
+        inputs["order"] = spec["stimulus_order"]
+    return inputs
 
 
-def feature_mem_mb(wildcards):
-    n = _set_size(wildcards.set)
-    return 1000 + n // 2
+def rdm_figure_inputs(wildcards):
+    return {"cube": PLAN.rdm_figure_cube(wildcards.request, wildcards.model, wildcards.set),
+            "manifests": manifests_for([wildcards.model])}
 
 
-def rdm_mem_mb(wildcards):
-    n = _set_size(wildcards.set)
-    return int(1000 + 3 * 4 * n * n / 1e6 + 0.4 * n)
+def rdm_figure_nodes(wildcards):
+    request = PLAN.rdm_figures[(wildcards.request, wildcards.model, wildcards.set)]
+    return as_json(PLAN.resolve(wildcards.model, request, manifest_of))
 
 
-def rdm_threads(wildcards):
-    """BLAS threads of an RDM job: small sets are start-up bound, so one thread and more jobs side by side."""
-    return 1 if _set_size(wildcards.set) <= 1000 else 4
+def rdm_figure_display(wildcards):
+    return as_json(PLAN.model_display(wildcards.model))
 
 
-def _set_size(s):
-    spec = STIM_SETS[s]
-    if spec["kind"] == "fgsm":
-        return _set_size(spec["base"])
-    return spec["n"] * (10 if spec["kind"] == "per_class" else 1)
-
-
-# ---- path analyses -----------------------------------------------------------------------------
-
-PATHS = config["paths"]
-
-
-def path_cubes(wildcards):
-    spec = PATHS[wildcards.analysis]
-    return [f"{RESULTS}/rdms/{spec['rdm_method']}/{m}/{spec['stimuli']}.zarr" for m in spec["models"]]
-
-
-def path_spec(wildcards):
-    spec = dict(PATHS[wildcards.analysis])
-    spec["nodes"] = {m: _model_nodes(m, spec["nodes"]) for m in spec["models"]}
-    spec["labels_text"] = {m: MODELS[m].get("label", m) for m in spec["models"]}
-    spec["colors"] = {m: MODELS[m].get("color") for m in spec["models"]}
-    return as_json(spec)
-
-
-def rdm_figures():
-    """{(request, model, set): (cube path, nodes)} for every `rdms` request."""
-    out = {}
-    for name, req in config["rdms"].items():
-        for model in req["models"]:
-            for s in sets_of(req["stimuli"]):
-                cube = f"{RESULTS}/rdms/{req['method']}/{model}/{s}.zarr"
-                out[(name, model, s)] = (cube, _model_nodes(model, req["nodes"]))
-    return out
-
-
-RDM_FIGURES = rdm_figures()
-
+# ---- embeddings and analyses -------------------------------------------------------------------------
 
 def embedding_spec(wildcards):
-    return as_json(EMBEDDINGS[(wildcards.model, wildcards.set, wildcards.embedding)])
+    entry = PLAN.embeddings[(wildcards.model, wildcards.set, wildcards.embedding)]
+    nodes = PLAN.union(wildcards.model, entry["requests"], manifest_of)
+    return as_json({k: entry[k] for k in ("method", "seed", "perplexity")} | {"nodes": nodes})
 
 
-def embedding_store(model, s, eid):
-    return f"{RESULTS}/embeddings/{model}/{s}/{eid}.zarr"
+def embedding_inputs(wildcards):
+    return {"features": PLAN.features_path(wildcards.model, wildcards.set),
+            "manifests": manifests_for([wildcards.model])}
 
 
-def dimred_embeddings(wildcards):
-    """The analysis' embedding stores, in the order of its methods."""
-    spec = DIMRED[wildcards.analysis]
-    return [embedding_store(*_embedding_key(spec, m)) for m in spec["methods"]]
+def analysis_inputs(wildcards):
+    return {"inputs": PLAN.analysis_inputs(wildcards.section, wildcards.name),
+            "manifests": manifests_for(PLAN.analysis_models(wildcards.section, wildcards.name))}
 
 
-def dimred_spec(wildcards):
-    spec = dict(DIMRED[wildcards.analysis])
-    spec["nodes"] = _model_nodes(spec["model"], spec["nodes"])
-    return as_json(spec)
+def analysis_spec(wildcards):
+    return as_json(PLAN.analysis_job(wildcards.section, wildcards.name, manifest_of))
 
 
-def metrics_files():
-    """Every metrics JSON of the run: separability per RDM figure, distances per path, Procrustes per comparison."""
-    out = [f"{RESULTS}/metrics/separability/{r}/{m}/{s}.json" for (r, m, s) in RDM_FIGURES]
-    out += [f"{RESULTS}/metrics/paths/{a}.json" for a in PATHS]
-    out += [f"{RESULTS}/metrics/path_comparisons/{c}.json" for c in config["path_comparisons"]]
-    return out
+def analysis_code(wildcards):
+    return code_version("analysis", *ANALYSES[wildcards.section].modules)
 
 
-# ---- targets ------------------------------------------------------------------------------------
+def analysis_figure_code(wildcards):
+    return code_version("analysis_figure", "figures", *ANALYSES[wildcards.section].modules)
 
-def all_outputs():
-    out = []
-    for m in MODELS:
-        out += list(checkpoint_files(m).values())
-    out += [f"{RESULTS}/stimuli/{s}.zarr" for s in STIM_SETS]
-    if STIM_SETS:
-        out.append(f"{RESULTS}/accuracy.csv")
-    out += [f"{RESULTS}/rdms/{method}/{model}/{s}.zarr" for (method, model, s) in RDM_CUBES]
-    out += [f"{RESULTS}/paths/{a}.zarr" for a in PATHS]
-    out += [f"{RESULTS}/figures/paths/{a}.png" for a in PATHS]
-    out += [f"{RESULTS}/figures/rdms/{r}/{m}/{s}.png" for (r, m, s) in RDM_FIGURES]
-    out += [f"{RESULTS}/dimreduction/{a}.zarr" for a in DIMRED]
-    out += [f"{RESULTS}/figures/path_comparisons/{c}.png" for c in config["path_comparisons"]]
-    if STIM_SETS:
-        out.append(f"{RESULTS}/figures/accuracy.png")
-    if metrics_files():
-        out.append(f"{RESULTS}/metrics/summary.csv")
-    return out
+
+def analysis_display(wildcards):
+    return as_json(PLAN.analysis_display(wildcards.section, wildcards.name))
+
+
+def summary_inputs(wildcards):
+    return {"metrics": PLAN.metrics_files(), "cubes": sorted({PLAN.rdm_figure_cube(*k) for k in PLAN.rdm_figures}),
+            "manifests": manifests_for(list(dict.fromkeys(m for (_, m, _) in PLAN.rdm_figures)))}
+
+
+def summary_figures(wildcards):
+    return as_json(PLAN.summary_rdm_figures(manifest_of))
+
+
+# ---- accuracy -------------------------------------------------------------------------------------
+
+ACCURACY_PAIRS = PLAN.accuracy_pairs()
+ACCURACY_MODELS = list(dict.fromkeys(m for m, _ in ACCURACY_PAIRS))
+ACCURACY_SETS = list(dict.fromkeys(s for _, s in ACCURACY_PAIRS))

@@ -4,11 +4,12 @@ localrules:
 
 rule metrics_summary:
     input:
-        metrics_files(),
+        unpack(summary_inputs),
     output:
         report(f"{RESULTS}/metrics/summary.csv", caption="../report/metrics.rst", category="Metrics"),
     params:
-        code=code_version("metrics_summary", "metrics"),
+        rdm_figures=summary_figures,
+        code=code_version("metrics_summary", "metrics", "cubes", *(m for s in ANALYSES for m in ANALYSES[s].modules)),
     log:
         f"{RESULTS}/logs/metrics_summary.log",
     benchmark:
@@ -16,4 +17,5 @@ rule metrics_summary:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "python -m repgeom.steps.metrics_summary --metrics {input} --out {output} > {log} 2>&1"
+        "python -m repgeom.steps.metrics_summary --rdm-figures {params.rdm_figures:q} --cubes {input.cubes}"
+        " --metrics {input.metrics} --out {output} > {log} 2>&1"

@@ -6,11 +6,10 @@ rule fetch_checkpoint:
     output:
         directory(f"{RESOURCES}/checkpoints/{{model}}"),
     params:
-        url=lambda w: MODELS[w.model]["checkpoint"]["url"],
-        md5=lambda w: MODELS[w.model]["checkpoint"]["md5"],
+        source=lambda w: as_json({k: MODELS[w.model].get(k) for k in ("checkpoint", "kind", "builder", "weights")}),
         timeout=config["download"]["timeout"],
-        on_unreachable=config["download"]["on_unreachable"],
-        code=code_version("fetch", "download"),
+        on_unreachable=lambda w: config["download"]["on_unreachable"] if "train" in MODELS[w.model] else "fail",
+        code=code_version("fetch", "download", "models"),
     log:
         f"{RESULTS}/logs/fetch_checkpoint/{{model}}.log",
     benchmark:
@@ -18,33 +17,38 @@ rule fetch_checkpoint:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "python -m repgeom.steps.fetch --url {params.url:q} --md5 {params.md5} --timeout {params.timeout}"
+        "python -m repgeom.steps.fetch --source {params.source:q} --timeout {params.timeout}"
         " --on-unreachable {params.on_unreachable} --outdir {output} > {log} 2>&1"
 
 
-rule checkpoint:
+# A Snakemake checkpoint: the job traces the network once and records its node manifest, which plans the jobs
+# downstream of models whose node names only tracing knows (torchvision, module); the tutorial's are static.
+checkpoint prepare_model:
     input:
-        unpack(checkpoint_inputs),
+        unpack(model_inputs),
     output:
         checkpoint=f"{RESULTS}/checkpoints/{{model}}.pt",
         record=f"{RESULTS}/checkpoints/{{model}}.json",
     params:
-        spec=model_spec,
-        fetched=fetched_arg,
+        spec=lambda w: as_json(PLAN.model_spec(w.model)),
+        args=model_args,
         fgsm_eps=config["evaluation"]["fgsm_eps"],
         device=config["device"],
-        code=code_version("checkpoint", "checkpoints", "training", "networks", "attacks", "mnist", "download"),
+        code=code_version(
+            "prepare_model", "checkpoints", "models", "training", "networks", "attacks", "mnist", "download",
+            "preprocess"
+        ),
     threads: 2
     resources:
         mem_mb=2000,
         runtime=60,
     log:
-        f"{RESULTS}/logs/checkpoint/{{model}}.log",
+        f"{RESULTS}/logs/prepare_model/{{model}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/checkpoint/{{model}}.tsv"
+        f"{RESULTS}/benchmarks/prepare_model/{{model}}.tsv"
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "python -m repgeom.steps.checkpoint --model {wildcards.model} --spec {params.spec:q}"
-        " --data {input.data} {params.fetched} --fgsm-eps {params.fgsm_eps} --threads {threads} --device {params.device}"
+        "python -m repgeom.steps.prepare_model --model {wildcards.model} --spec {params.spec:q} {params.args}"
+        " --fgsm-eps {params.fgsm_eps} --threads {threads} --device {params.device}"
         " --out {output.checkpoint} --record {output.record} > {log} 2>&1"

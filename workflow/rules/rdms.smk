@@ -7,10 +7,10 @@ rule features:
         nodes=feature_nodes,
         batch_size=FEATURE_OPTS["batch_size"],
         device=config["device"],
-        code=code_version("features", "features", "store", "checkpoints", "networks", "nodes"),
+        code=code_version("features", "features", "store", "checkpoints", "networks", "nodes", "preprocess", "models"),
     threads: 1
     resources:
-        mem_mb=feature_mem_mb,
+        mem_mb=lambda w: PLAN.feature_mem_mb(w.set),
         runtime=30,
     log:
         f"{RESULTS}/logs/features/{{model}}/{{set}}.log",
@@ -26,7 +26,7 @@ rule features:
 
 rule rdm:
     input:
-        f"{RESULTS}/features/{{model}}/{{set}}.zarr",
+        unpack(rdm_inputs),
     output:
         directory(f"{RESULTS}/rdms/{{method}}/{{model}}/{{set}}.zarr"),
     params:
@@ -34,10 +34,10 @@ rule rdm:
         block=FEATURE_OPTS["rdm_block"],
         chunk=FEATURE_OPTS["rdm_chunk"],
         device=config["device"],
-        code=code_version("rdm", "rdm", "store", "errors"),
-    threads: rdm_threads
+        code=code_version("rdm", "rdm", "cubes", "store", "errors"),
+    threads: lambda w: PLAN.rdm_threads(w.set)
     resources:
-        mem_mb=rdm_mem_mb,
+        mem_mb=lambda w: PLAN.rdm_mem_mb(w.set),
         runtime=30,
     log:
         f"{RESULTS}/logs/rdm/{{method}}/{{model}}/{{set}}.log",
@@ -46,6 +46,52 @@ rule rdm:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} python -m repgeom.steps.rdm --features {input}"
-        " --method {wildcards.method} --nodes {params.nodes:q} --block {params.block} --chunk {params.chunk}"
-        " --device {params.device} --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} python -m repgeom.steps.rdm"
+        " --features {input.features} --method {wildcards.method} --nodes {params.nodes:q} --block {params.block}"
+        " --chunk {params.chunk} --device {params.device} --out {output} > {log} 2>&1"
+
+
+rule labels_rdm:
+    input:
+        f"{RESULTS}/stimuli/{{set}}.zarr",
+    output:
+        directory(f"{RESULTS}/labels/{{method}}/{{set}}.zarr"),
+    params:
+        code=code_version("labels_rdm", "rdm", "cubes", "store"),
+    threads: 1
+    resources:
+        mem_mb=lambda w: PLAN.rdm_mem_mb(w.set),
+        runtime=10,
+    log:
+        f"{RESULTS}/logs/labels_rdm/{{method}}/{{set}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/labels_rdm/{{method}}/{{set}}.tsv"
+    conda:
+        "../envs/repgeom.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} python -m repgeom.steps.labels_rdm"
+        " --stimuli {input} --method {wildcards.method} --out {output} > {log} 2>&1"
+
+
+rule reference_rdm:
+    input:
+        unpack(reference_inputs),
+    output:
+        directory(f"{RESULTS}/references/{{reference}}/{{set}}.zarr"),
+    params:
+        spec=lambda w: as_json({k: v for k, v in PLAN.references[w.reference].items()
+                                if k not in ("label", "color", "marker")}),
+        code=code_version("reference_rdm", "references", "store"),
+    threads: 1
+    resources:
+        mem_mb=lambda w: PLAN.rdm_mem_mb(w.set),
+        runtime=10,
+    log:
+        f"{RESULTS}/logs/reference_rdm/{{reference}}/{{set}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/reference_rdm/{{reference}}/{{set}}.tsv"
+    conda:
+        "../envs/repgeom.yaml"
+    shell:
+        "python -m repgeom.steps.reference_rdm --name {wildcards.reference} --spec {params.spec:q}"
+        " --stimuli {input.stimuli} --out {output} > {log} 2>&1"

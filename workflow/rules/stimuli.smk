@@ -4,10 +4,10 @@ rule stimuli:
     output:
         directory(f"{RESULTS}/stimuli/{{set}}.zarr"),
     params:
-        spec=lambda w: as_json(STIM_SETS[w.set]),
+        spec=stimuli_spec,
         args=stimuli_args,
         device=config["device"],
-        code=code_version("stimuli", "stimuli", "attacks", "mnist", "store", "checkpoints", "networks"),
+        code=code_version("stimuli", "stimuli", "attacks", "mnist", "store", "checkpoints", "networks", "preprocess"),
     threads: 1
     resources:
         mem_mb=1500,
@@ -25,13 +25,14 @@ rule stimuli:
 
 rule accuracy:
     input:
-        checkpoints=[checkpoint_files(m)["checkpoint"] for m in MODELS],
-        records=[checkpoint_files(m)["record"] for m in MODELS],
-        stimuli=[f"{RESULTS}/stimuli/{s}.zarr" for s in STIM_SETS],
+        checkpoints=[PLAN.checkpoint_files(m)["checkpoint"] for m in ACCURACY_MODELS],
+        records=[PLAN.checkpoint_files(m)["record"] for m in ACCURACY_MODELS],
+        stimuli=[PLAN.stimuli_path(s) for s in ACCURACY_SETS],
     output:
         f"{RESULTS}/accuracy.csv",
     params:
-        code=code_version("accuracy", "training", "checkpoints", "networks"),
+        pairs=as_json(ACCURACY_PAIRS),
+        code=code_version("accuracy", "training", "checkpoints", "networks", "preprocess", "models"),
     threads: 1
     resources:
         mem_mb=1500,
@@ -44,4 +45,4 @@ rule accuracy:
         "../envs/repgeom.yaml"
     shell:
         "python -m repgeom.steps.accuracy --checkpoints {input.checkpoints} --records {input.records}"
-        " --stimuli {input.stimuli} --threads {threads} --out {output} > {log} 2>&1"
+        " --stimuli {input.stimuli} --pairs {params.pairs:q} --threads {threads} --out {output} > {log} 2>&1"

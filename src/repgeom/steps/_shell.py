@@ -56,13 +56,25 @@ def provenance():
     return {"repgeom_version": __version__}
 
 
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
 def load_checkpoint(path, record_path):
-    """(model in eval mode, its provenance record)."""
+    """(network in eval mode, its record): the normalised checkpoint a ``prepare_model`` job wrote."""
     from .. import checkpoints
 
-    with open(record_path) as f:
-        record = json.load(f)
-    return checkpoints.load_model(path, arch=record["arch"]), record
+    record = read_json(record_path)
+    return checkpoints.load_model(path, kind=record["kind"], build=record["build"]), record
+
+
+def load_network(path, record_path):
+    """(network with its preprocessing in front: pixels in, outputs out; the bare network; its record)."""
+    from .. import preprocess
+
+    net, record = load_checkpoint(path, record_path)
+    return preprocess.network(net, record["preprocess"]), net, record
 
 
 def main(description, add_arguments, run, argv=None):

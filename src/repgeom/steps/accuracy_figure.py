@@ -1,5 +1,7 @@
 """Bar chart of the accuracy table."""
 
+import json
+
 from ._shell import main, save_figure
 
 
@@ -8,12 +10,13 @@ def run(a):
 
     from .. import figures
 
-    fig = figures.accuracy_chart(pd.read_csv(a.table))
+    fig = figures.accuracy_chart(pd.read_csv(a.table), display=json.loads(a.display))
     save_figure(fig, a.out, dpi=150)
 
 
 def add_arguments(p):
     p.add_argument("--table", required=True)
+    p.add_argument("--display", default="{}")
     p.add_argument("--out", required=True)
 
 

@@ -22,12 +22,15 @@ def run(a):
         X = np.asarray(g[aliases.get(node, node)][:])
         emb[j] = dimreduction.embed(X, method, seed=spec["seed"], perplexity=spec["perplexity"])
         log.info("%s of %s (%d x %d): %d / %d nodes", method, node, *X.shape, j + 1, len(nodes))
-    attrs = {"method": method, "model": fattrs["model"], "stimulus_set": fattrs["stimulus_set"],
+    used = dimreduction.effective_perplexity(spec["perplexity"], len(ids)) if method == "t-SNE" else None
+    if used is not None and used < spec["perplexity"]:
+        log.warning("t-SNE perplexity %g is above (N-1)/3 for N=%d: %g used", spec["perplexity"], len(ids), used)
+    attrs = {"method": method, **store.model_provenance(fattrs), **store.stimulus_provenance(fattrs),
              "seed": spec["seed"], "perplexity": spec["perplexity"] if method == "t-SNE" else None,
-             "checkpoint_md5": fattrs.get("checkpoint_md5"), **provenance()}
+             "perplexity_used": used, **provenance()}
     ds = xr.Dataset(
         {"embedding": (("layer", "stim", "dim"), emb)},
-        coords={"layer": np.array(nodes, dtype=object), "stim": ids, "label": ("stim", labels),
+        coords={"layer": np.array(nodes, dtype=object), "stim": store._id_coord(ids), "label": ("stim", labels),
                 "dim": np.array(["dim 1", "dim 2"], dtype=object)},
         attrs=store.jsonable(attrs))
     store.write_dataset(ds, a.out)

@@ -1,4 +1,4 @@
-"""Per-node activations of a model on a stimulus set, streamed into a Zarr store."""
+"""Per-node activations of a model on a stimulus set (through the model's preprocessing), streamed into Zarr."""
 
 import json
 
@@ -6,19 +6,19 @@ from ._shell import load_checkpoint, log, main, provenance, set_threads, torch_d
 
 
 def run(a):
-    import xarray as xr
-
-    from .. import features, store
+    from .. import features, nodes as nodes_mod, preprocess, store
 
     set_threads(a.threads)
     model, record = load_checkpoint(a.checkpoint, a.record)
-    stim = xr.open_zarr(a.stimuli)
-    nodes = features.select_nodes(model, json.loads(a.nodes))
-    attrs = {"model": record["model"], "arch": record["arch"], "checkpoint_md5": record["md5"],
-             "checkpoint_source": record["source"], "stimulus_set": stim.attrs["stimulus_set"],
-             "stimuli": dict(stim.attrs), "nodes": nodes, **provenance()}
-    batches = features.iter_features(model, stim["images"].values, nodes, a.batch_size, torch_device(a.device))
-    stored, aliases = store.write_features_store(a.out, batches, stim["stim"].values, stim["label"].values, attrs,
+    g = store.open_group(a.stimuli)
+    stim_attrs = dict(g.attrs)
+    nodes = nodes_mod.resolve(record["manifest"], json.loads(a.nodes), record["model"])
+    attrs = {**store.model_provenance(record), **store.stimulus_provenance(stim_attrs), "nodes": nodes,
+             "preprocess": record["preprocess"], **provenance()}
+    batches = features.iter_features(model, g["images"][:], nodes, a.batch_size, torch_device(a.device),
+                                     preprocess=preprocess.build(record["preprocess"]),
+                                     tracer=record["manifest"]["tracer"])
+    stored, aliases = store.write_features_store(a.out, batches, g["stim"][:], g["label"][:], attrs,
                                                  a.batch_size, progress=log.info)
     log.info("%s on %s: %d nodes (%d stored, aliases %s)", record["model"], attrs["stimulus_set"], len(nodes),
              len(stored), aliases)

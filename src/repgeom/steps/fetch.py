@@ -1,16 +1,42 @@
-"""Download a checkpoint (md5-checked)."""
+"""Download a model's weights (a checkpoint URL with its md5, or torchvision's own weights with their sha256)."""
 
+import json
 import os
+import shutil
 
 from ._shell import log, main, write_json
+
+
+def _torchvision_source(spec):
+    """(url, file name, sha256 prefix) of a torchvision weights entry."""
+    from .. import download
+    from ..models import weights_enum
+
+    w = weights_enum(spec["builder"], spec["weights"])
+    return w.url, os.path.basename(w.url), download.torch_hub_prefix(w.url)
+
+
+def _hub_cache(name):
+    """A copy of ``name`` in torch hub's cache ($TORCH_HOME/hub/checkpoints), as torchvision would use it."""
+    import torch.hub
+
+    path = os.path.join(torch.hub.get_dir(), "checkpoints", name)
+    return path if os.path.isfile(path) else None
 
 
 def run(a):
     from .. import download
 
+    spec = json.loads(a.source)
     os.makedirs(a.outdir, exist_ok=True)
-    record = {"url": a.url, "expected_md5": a.md5}
-    target = os.path.join(a.outdir, "checkpoint.pth")
+    ck = spec.get("checkpoint") or {}
+    if ck.get("url"):
+        url, name, md5, prefix = ck["url"], "checkpoint.pth", ck["md5"], None
+    else:
+        url, name, prefix = _torchvision_source(spec)
+        md5 = None
+    record = {"url": url, "expected_md5": md5, "expected_sha256_prefix": prefix, "file": name}
+    target = os.path.join(a.outdir, name)
     last = [0]
 
     def progress(got, total):
@@ -18,22 +44,32 @@ def run(a):
             last[0] = got
             log.info("  %.1f MB%s", got / 1e6, f" of {total / 1e6:.1f} MB" if total else "")
 
+    cached = None if md5 else _hub_cache(name)
+    if cached and download.sha256sum(cached).startswith(prefix or ""):
+        shutil.copyfile(cached, target + ".part")
+        os.replace(target + ".part", target)
+        record.update(status="downloaded", md5=download.md5sum(target), bytes=os.path.getsize(target),
+                      from_cache=cached)
+        log.info("torchvision weights from the torch hub cache %s", cached)
+        write_json(record, os.path.join(a.outdir, "fetch.json"))
+        return
     try:
-        log.info("downloading %s", a.url)
-        md5, size = download.fetch(a.url, target, a.md5, timeout=a.timeout, progress=progress)
-        record.update(status="downloaded", md5=md5, bytes=size)
-        log.info("downloaded %d bytes, md5 %s verified", size, md5)
+        log.info("downloading %s", url)
+        got_md5, size = download.fetch(url, target, md5, timeout=a.timeout, progress=progress, sha256_prefix=prefix)
+        record.update(status="downloaded", md5=got_md5, bytes=size)
+        log.info("downloaded %d bytes, %s verified", size, f"md5 {got_md5}" if md5 else f"sha256 {prefix}...")
     except download.Unreachable as err:
         if a.on_unreachable != "train":
-            raise SystemExit(f"{err} (download.on_unreachable is 'fail')")
+            hint = ("" if md5 else f"; on an offline machine put {name} into the torch hub cache "
+                    f"($TORCH_HOME/hub/checkpoints) or give the model checkpoint: {{path: ...}}")
+            raise SystemExit(f"{err}{hint}")
         record.update(status="unreachable", error=str(err))
         log.warning("!!! %s: the checkpoint will be TRAINED LOCALLY instead !!!", err)
     write_json(record, os.path.join(a.outdir, "fetch.json"))
 
 
 def add_arguments(p):
-    p.add_argument("--url", required=True)
-    p.add_argument("--md5", required=True)
+    p.add_argument("--source", required=True, help="JSON: the model's checkpoint, kind, builder, weights")
     p.add_argument("--timeout", type=float, default=15.0)
     p.add_argument("--on-unreachable", choices=["train", "fail"], default="train")
     p.add_argument("--outdir", required=True)

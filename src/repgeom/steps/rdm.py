@@ -1,4 +1,4 @@
-"""RDM cube (layer x stim_i x stim_j) from a features store."""
+"""RDM cube (layer x stim_i x stim_j) of a model's features on a stimulus set."""
 
 import json
 
@@ -6,19 +6,23 @@ from ._shell import light_device, log, main, provenance
 
 
 def run(a):
-    from .. import store
+    from .. import cubes, store
+    from ..rdm import RDM_METHODS
 
-    fattrs = store.read_attrs(a.features)
-    stim_attrs = fattrs["stimuli"]
-    attrs = {"method": a.method, "model": fattrs["model"], "arch": fattrs["arch"],
-             "checkpoint_md5": fattrs["checkpoint_md5"], "checkpoint_source": fattrs["checkpoint_source"],
-             "stimulus_set": fattrs["stimulus_set"], "stimulus_spec": stim_attrs.get("spec"),
-             "eps": stim_attrs.get("eps", 0.0), "attacked_model": stim_attrs.get("attacked_model", ""),
-             "data_source": stim_attrs.get("data", {}).get("source"),
-             "description": ("rsatoolbox semantics: euclidean = squared Euclidean distance / channels; "
-                             "correlation = 1 - Pearson r"), **provenance()}
-    store.write_rdm_cube(a.out, a.features, a.method, json.loads(a.nodes), attrs, block=a.block, chunk=a.chunk,
-                         device=light_device(a.device), progress=log.info)
+    g = store.open_group(a.features)
+    fattrs = dict(g.attrs)
+    nodes = json.loads(a.nodes)
+    attrs = {"method": a.method, "source_kind": "model", **store.model_provenance(fattrs),
+             **store.stimulus_provenance(fattrs), "aliases": fattrs.get("aliases", {}),
+             "description": RDM_METHODS[a.method].description, **provenance()}
+    labels = g["label"][:]
+    separability = {}
+    matrices = cubes.with_separability(
+        cubes.feature_rdms(g, a.method, nodes, block=a.block, device=light_device(a.device), progress=log.info),
+        labels, separability, nodes)
+    store.write_cube(a.out, g["stim"][:], labels, nodes, matrices, attrs, chunk=a.chunk,
+                     long_name=f"{a.method} dissimilarity", per_layer={"separability": separability})
+    log.info("separability: %s", ", ".join(f"{k} {v:.2f}" for k, v in separability.items()))
 
 
 def add_arguments(p):

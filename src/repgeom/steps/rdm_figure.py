@@ -1,36 +1,30 @@
-"""RDM panels of some layers of a cube (the tutorial's plot_rdms) and their category-separability indices."""
+"""RDM panels of some layers of a cube (the tutorial's plot_rdms), titled with their category separability."""
 
 import json
 
-from ._shell import log, main, save_figure, write_json
+from ._shell import log, main, save_figure
 
 
 def run(a):
     import xarray as xr
 
-    from .. import figures, metrics
+    from .. import figures
+    from ..cubes import Cube
 
-    cube = xr.open_zarr(a.cube)
     layers = json.loads(a.nodes)
-    labels = cube.label_i.values
-    sep = {layer: metrics.separability(cube.rdm.sel(layer=layer).values, labels) for layer in layers}
-    record = {"kind": "rdm_separability", "request": a.request, "model": cube.attrs["model"],
-              "stimulus_set": cube.attrs["stimulus_set"], "layers": layers,
-              "method": cube.attrs["method"], "eps": cube.attrs.get("eps", 0.0),
-              "separability": sep,
-              "definition": "mean between-class / mean within-class dissimilarity (off-diagonal entries)"}
-    write_json(record, a.metrics)
-    fig = figures.rdm_panels(cube, layers, separability=sep)
+    sep = Cube(a.cube).separability
+    cube = xr.open_zarr(a.cube)
+    fig = figures.rdm_panels(cube, layers, separability=sep, display=json.loads(a.display))
     save_figure(fig, a.out, dpi=150)
-    log.info("%s %s on %s: separability %s", a.request, record["model"], record["stimulus_set"],
-             ", ".join(f"{k} {v:.2f}" for k, v in sep.items()))
+    log.info("%s %s on %s: separability %s", a.request, cube.attrs["model"], cube.attrs["stimulus_set"],
+             ", ".join(f"{k} {sep[k]:.2f}" for k in layers))
 
 
 def add_arguments(p):
     p.add_argument("--request", required=True)
     p.add_argument("--cube", required=True)
     p.add_argument("--nodes", required=True)
-    p.add_argument("--metrics", required=True)
+    p.add_argument("--display", default="{}")
     p.add_argument("--out", required=True)
 
 

@@ -1,51 +1,39 @@
-"""Write a stimulus set (clean or FGSM)."""
+"""Write a stimulus set (pixels in [0, 1]) of any registered kind."""
 
 import json
 
-from ._shell import log, main, set_threads, torch_device, provenance, load_checkpoint
+from ._shell import load_network, log, main, provenance, set_threads, torch_device
 
 
 def run(a):
-    import numpy as np
-    import xarray as xr
-
-    from .. import mnist, stimuli, store
+    from .. import mnist, store
+    from ..stimuli import STIMULUS_KINDS
 
     spec = json.loads(a.spec)
-    attrs = {"stimulus_set": a.set, "kind": spec["kind"], "spec": spec, **provenance()}
-    if spec["kind"] == "fgsm":
-        import torch
-
-        from .. import attacks
-
+    kind = STIMULUS_KINDS[spec["kind"]]
+    attrs = {"stimulus_set": a.set, "stimulus_kind": spec["kind"], "stimulus_spec": spec, "eps": 0.0,
+             "attacked_model": "", **provenance()}
+    if kind.attacks:
         set_threads(a.threads)
-        base = xr.open_zarr(a.base)
-        model, record = load_checkpoint(a.checkpoint, a.record)
-        device = torch_device(a.device)
-        model = model.to(device).eval()
-        x = torch.from_numpy(base["images"].values).to(device)
-        y = torch.from_numpy(base["label"].values.astype(np.int64)).to(device)
-        images = attacks.fgsm(model, x, y, spec["eps"]).cpu().numpy()
-        labels, ids = base["label"].values, base["stim"].values
+        base = store.read_stimuli(a.base)
+        network, _, record = load_network(a.checkpoint, a.record)
+        stim = kind.make(spec, base, network, device=torch_device(a.device))
         attrs.update(eps=spec["eps"], attacked_model=spec["model"], attacked_checkpoint_md5=record["md5"],
-                     base_set=spec["base"], data=base.attrs["data"])
-        log.info("FGSM eps %g against %s on %d images of %s", spec["eps"], spec["model"], len(ids), spec["base"])
-    else:
+                     base_set=spec["base"], data_source=base.attrs.get("data_source"),
+                     label_space=base.attrs.get("label_space"))
+        log.info("FGSM eps %g against %s on %d images of %s", spec["eps"], spec["model"], len(stim.ids), spec["base"])
+    elif kind.needs_mnist:
         data = mnist.read(a.data)
-        idx = stimuli.select(spec, data.test_labels)
-        images = mnist.normalize_array(data.test_images[idx])
-        labels, ids = data.test_labels[idx], idx
-        attrs.update(data=data.record(), eps=0.0)
-        log.info("%s: %d held-out digits (%s)", a.set, len(idx), spec)
-    ds = xr.Dataset(
-        {"images": (("stim", "channel", "y", "x"), images.astype(np.float32),
-                    {"description": "normalised as the tutorial: (pixel/255 - 0.1307) / 0.3081"})},
-        coords={"stim": ("stim", np.asarray(ids, dtype=np.int64),
-                         {"description": "index of the digit in the held-out split"}),
-                "label": ("stim", np.asarray(labels, dtype=np.int64))},
-        attrs=store.jsonable(attrs),
-    )
-    store.write_dataset(ds, a.out)
+        stim = kind.make(spec, data)
+        attrs.update(data_source=data.source, label_space="mnist")
+        log.info("%s: %d held-out digits (%s)", a.set, len(stim.ids), spec)
+    else:
+        stim = kind.make(spec)
+        attrs.update(data_source=spec["kind"], label_space=spec.get("label_space"))
+        log.info("%s: %d images, %d classes, shape %s", a.set, len(stim.ids), len(stim.classes),
+                 stim.images.shape[1:])
+    attrs["data"] = stim.attrs.get("data")
+    store.write_stimuli(a.out, stim, attrs)
 
 
 def add_arguments(p):

@@ -1,0 +1,117 @@
+"""``dimreduction:`` — the tutorial's PCA / MDS / t-SNE grids of some layers of one model on one set.
+
+Each embedding recipe (model, set, method, seed, perplexity) is its own job
+and store (``results/embeddings/``), shared by every analysis that asks for
+it; this analysis only gathers them, scores how well each 2-D view separates
+the classes (silhouette of the labels) and draws the grid.
+"""
+
+from __future__ import annotations
+
+from . import AnalysisKind, register
+
+
+class DimReduction(AnalysisKind):
+    section = "dimreduction"
+    record_kind = "dimreduction"
+    description = "PCA / MDS / t-SNE views of some layers of one model on one stimulus set"
+    modules = ("analyses/dimreduction", "store")
+    report_category = "Dimensionality reduction"
+    caption = ("2-D views of each layer's representation (rows: methods, columns: layers), one point per "
+               "stimulus coloured by class.")
+
+    @property
+    def schema(self):
+        from ..dimreduction import REDUCTIONS
+
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["model", "stimuli"],
+            "properties": {
+                "model": {"type": "string"},
+                "stimuli": {"type": "string"},
+                "nodes": {"$ref": "#/$defs/nodes", "default": "layers"},
+                "methods": {"type": "array", "minItems": 1, "uniqueItems": True,
+                            "items": {"type": "string", "enum": REDUCTIONS.names()},
+                            "default": REDUCTIONS.names()},
+                "perplexity": {"type": "number", "exclusiveMinimum": 0, "default": 40,
+                               "description": "t-SNE perplexity (the tutorial's 40)"},
+                "seed": {"type": "integer", "default": 0},
+            },
+        }
+
+    def check(self, name, spec, cfg):
+        from ..stimuli import expand_sets
+
+        problems = []
+        models = cfg.get("models", {})
+        if spec.get("model") not in models:
+            problems.append(f"config.dimreduction.{name}.model: unknown model {spec.get('model')!r}; "
+                            f"configured models: {sorted(models)}")
+        sets = expand_sets(cfg.get("stimuli", {}))
+        if spec.get("stimuli") not in sets:
+            problems.append(f"config.dimreduction.{name}.stimuli: unknown stimulus set {spec.get('stimuli')!r}; "
+                            f"configured sets: {sorted(sets)}")
+        return problems
+
+    def _embeddings(self, spec):
+        from ..plan import Embedding
+
+        nodes = tuple(spec["nodes"]) if isinstance(spec["nodes"], list) else spec["nodes"]
+        return [Embedding(spec["model"], spec["stimuli"], m, spec["seed"], float(spec["perplexity"]), nodes)
+                for m in spec["methods"]]
+
+    def requests(self, name, spec, plan):
+        return self._embeddings(spec)
+
+    def job_spec(self, name, spec, plan, manifest_of=None):
+        return {"analysis": name, "model": spec["model"], "stimuli": spec["stimuli"],
+                "methods": list(spec["methods"]), "seed": spec["seed"], "perplexity": spec["perplexity"],
+                "nodes": plan.resolve(spec["model"], spec["nodes"], manifest_of)}
+
+    def compute(self, job, inputs):
+        import numpy as np
+        import xarray as xr
+        from sklearn.metrics import silhouette_score
+
+        from ..store import jsonable
+
+        parts = [xr.open_zarr(path).sel(layer=job["nodes"]) for path in inputs]
+        first = parts[0]
+        labels = first.label.values
+        emb = np.stack([p.embedding.values for p in parts])
+        scores = {}
+        if len(np.unique(labels)) > 1:
+            for i, method in enumerate(job["methods"]):
+                scores[method] = {layer: float(silhouette_score(emb[i, j], labels))
+                                  for j, layer in enumerate(job["nodes"])}
+        attrs = {"analysis": job["analysis"], "model": first.attrs["model"],
+                 "stimulus_set": first.attrs["stimulus_set"], "classes": first.attrs.get("classes"),
+                 "seed": job["seed"], "perplexity": job["perplexity"],
+                 "perplexity_used": {p.attrs["method"]: p.attrs.get("perplexity_used") for p in parts
+                                     if p.attrs.get("perplexity_used") is not None}}
+        ds = xr.Dataset(
+            {"embedding": (("reduction", "layer", "stim", "dim"), emb)},
+            coords={"reduction": np.array(job["methods"], dtype=object),
+                    "layer": np.array(job["nodes"], dtype=object), "stim": first.stim.values,
+                    "label": ("stim", labels), "dim": first.dim.values},
+            attrs=jsonable(attrs))
+        record = {"kind": self.record_kind, "analysis": job["analysis"], "model": job["model"],
+                  "stimulus_set": job["stimuli"], "silhouette": scores,
+                  "definition": "silhouette score of the class labels in each 2-D view (Euclidean; "
+                                "1 = tight separate classes, 0 = overlapping)"}
+        return ds, record
+
+    def draw(self, store, display):
+        from .. import figures
+
+        return figures.dimreduction_grid(store)
+
+    def summary_rows(self, record):
+        return [("dimreduction", record["analysis"], record["model"], record["stimulus_set"], layer,
+                 f"silhouette_{method}", v)
+                for method, per_layer in record["silhouette"].items() for layer, v in per_layer.items()]
+
+
+register(DimReduction())

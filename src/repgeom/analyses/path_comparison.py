@@ -1,0 +1,106 @@
+"""``path_comparisons:`` — two paths over the same entries, aligned by orthogonal Procrustes."""
+
+from __future__ import annotations
+
+from . import AnalysisKind, register
+
+
+def _entry_keys(spec):
+    from ..entries import entries_of
+
+    return [(r.kind, r.name, repr(r.options.get("nodes", spec.get("nodes", "all"))) if r.kind == "model" else "")
+            for r in entries_of(spec)]
+
+
+class PathComparison(AnalysisKind):
+    section = "path_comparisons"
+    record_kind = "path_comparison"
+    description = "two path analyses over the same entries, aligned by Procrustes"
+    modules = ("analyses/path_comparison", "paths", "store")
+    report_category = "Representational paths"
+    caption = ("The two paths after orthogonal Procrustes alignment (MDS orientation is arbitrary); the title "
+               "gives their disparity (0 = the same shape).")
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reference", "other"],
+        "properties": {"reference": {"type": "string", "description": "a path analysis"},
+                       "other": {"type": "string", "description": "a path analysis over the same entries"}},
+    }
+
+    def check(self, name, spec, cfg):
+        paths = cfg.get("paths") or {}
+        problems = []
+        for role in ("reference", "other"):
+            if spec.get(role) not in paths:
+                problems.append(f"config.path_comparisons.{name}.{role}: unknown path analysis {spec.get(role)!r}; "
+                                f"configured: {sorted(paths)}")
+        if not problems:
+            try:
+                same = _entry_keys(paths[spec["reference"]]) == _entry_keys(paths[spec["other"]])
+            except ValueError:
+                same = True  # the path's own check reports a bad entry
+            if not same:
+                problems.append(f"config.path_comparisons.{name}: paths {spec['reference']!r} and {spec['other']!r} "
+                                f"have different entries; only paths over the same entries and nodes can be aligned")
+        return problems
+
+    def requests(self, name, spec, plan):
+        from ..plan import AnalysisStore
+
+        return [AnalysisStore("paths", spec["reference"]), AnalysisStore("paths", spec["other"])]
+
+    def job_spec(self, name, spec, plan, manifest_of=None):
+        return {"comparison": name, "reference": spec["reference"], "other": spec["other"]}
+
+    def compute(self, job, inputs):
+        import numpy as np
+        import xarray as xr
+
+        from .. import paths
+        from ..store import jsonable
+
+        ref, other = (xr.open_zarr(p) for p in inputs)
+        key = lambda ds: [f"{m}/{l}" for m, l in zip(ds.model.values, ds.layer.values)]  # noqa: E731
+        if key(ref) != key(other):
+            raise ValueError(f"{inputs[0]} and {inputs[1]} have different entries; only paths over the same "
+                             f"models and layers can be aligned")
+        aligned, disparity = paths.procrustes_align(ref.embedding.values, other.embedding.values)
+        iu = np.triu_indices(ref.sizes["entry"], 1)
+        record = {"kind": self.record_kind, "comparison": job["comparison"],
+                  "reference": ref.attrs["analysis"], "other": other.attrs["analysis"],
+                  "procrustes_disparity": disparity,
+                  "definition": "scipy.spatial.procrustes disparity of the 2-D embeddings after optimal "
+                                "translation, scaling, rotation and reflection (0 = same shape)",
+                  "distance_matrix_correlation": float(np.corrcoef(ref.distance.values[iu],
+                                                                   other.distance.values[iu])[0, 1]),
+                  "entries": key(ref)}
+        attrs = {"comparison": job["comparison"], "reference": ref.attrs["analysis"],
+                 "other": other.attrs["analysis"], "procrustes_disparity": disparity,
+                 "n_stimuli_reference": ref.attrs["n_stimuli"], "n_stimuli_other": other.attrs["n_stimuli"],
+                 "models": ref.attrs["models"]}
+        ds = xr.Dataset(
+            {"reference": (("entry", "dim"), ref.embedding.values, {"long_name": "reference path (MDS)"}),
+             "other": (("entry", "dim"), aligned, {"long_name": "other path, Procrustes-aligned"})},
+            coords={"entry": ref.entry.values, "dim": ref.dim.values, "model": ("entry", ref.model.values),
+                    "layer": ("entry", ref.layer.values), "entry_kind": ("entry", ref.entry_kind.values)},
+            attrs=jsonable(attrs))
+        return ds, record
+
+    def display(self, name, spec, plan):
+        from ..entries import entries_of
+
+        return {r.name: plan.model_display(r.name) for r in entries_of(plan.cfg["paths"][spec["reference"]])
+                if r.kind == "model"}
+
+    def draw(self, store, display):
+        from .. import figures
+
+        return figures.aligned_paths_figure(store, display)
+
+    def summary_rows(self, record):
+        return [("path_comparison", record["comparison"], "", f"{record['reference']} vs {record['other']}", "",
+                 metric, record[metric]) for metric in ("procrustes_disparity", "distance_matrix_correlation")]
+
+
+register(PathComparison())

@@ -1,0 +1,179 @@
+"""Similarity between RDMs: one registry of comparison methods with rsatoolbox ``compare`` semantics.
+
+Positions that are NaN in any RDM are left out of every comparison (as
+rsatoolbox does), a zero-norm RDM has similarity 0 with everything, and the
+diagonal never counts.
+
+Two shapes of method (``COMPARISONS``; the config schema's enum is this table):
+
+* :class:`AccumulatedComparison` (``cosine``, ``corr``): the similarity is a
+  function of statistics that accumulate over stimulus pairs (the Gram matrix
+  of the RDM vectors, their sums, the pair count), so they are computed by
+  streaming row blocks of the RDMs: memory independent of N² and of how many
+  RDMs are compared.  The shape of scikit-learn's
+  ``pairwise_distances_chunked(..., reduce_func=...)``.
+* :class:`DirectComparison` (every other rsatoolbox method): the full
+  matrices go to ``rsatoolbox.rdm.compare``.
+
+An RDM here is anything with ``rows(index) -> (k, N) float array`` (see
+:class:`MatrixRows`, :class:`repgeom.cubes.CubeRows`), so a cube layer is
+read block by block straight from Zarr.  ``stim_index`` (a bootstrap
+resample, possibly with repeats) compares ``D[index][:, index]``; pairs of
+one stimulus with itself, repeats included, are left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from .registry import Registry
+
+COMPARISONS = Registry("comparison method")
+
+
+@dataclass(frozen=True)
+class AccumulatedComparison:
+    """similarity = ``from_stats(G, sums, count)`` of statistics accumulated over stimulus pairs."""
+
+    from_stats: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DirectComparison:
+    """similarity = ``compute(list of N x N float64 matrices)`` on whole matrices."""
+
+    compute: Callable[[list], np.ndarray]
+    description: str = ""
+
+
+class MatrixRows:
+    """An in-memory N x N matrix (numpy, or anything sliceable) as an RDM source."""
+
+    def __init__(self, matrix):
+        self.matrix = matrix
+        self.n = matrix.shape[0]
+
+    def rows(self, index):
+        return np.asarray(self.matrix[index], dtype=np.float64)
+
+
+def as_rows(rdm):
+    """An RDM source from a matrix or something that already has ``rows``."""
+    return rdm if hasattr(rdm, "rows") else MatrixRows(rdm)
+
+
+def _cosine(G, sums, count):
+    norms = np.sqrt(np.clip(np.diag(G), 0, None))
+    ok = norms > 0
+    sim = np.zeros_like(G)
+    sim[np.ix_(ok, ok)] = G[np.ix_(ok, ok)] / np.outer(norms[ok], norms[ok])
+    return sim
+
+
+def _pearson(G, sums, count):
+    return _cosine(G - np.outer(sums, sums) / count, sums, count)
+
+
+def _rsatoolbox(method):
+    def compute(matrices):
+        from rsatoolbox.rdm import RDMs, compare
+
+        rdms = RDMs(np.stack([np.asarray(m, dtype=np.float64) for m in matrices]))
+        return compare(rdms, rdms, method=method)
+
+    return compute
+
+
+COMPARISONS.register("cosine", AccumulatedComparison(_cosine, "cosine of the RDM vectors (the tutorial's)"))
+COMPARISONS.register("corr", AccumulatedComparison(_pearson, "Pearson correlation of the RDM vectors"))
+for _name in ("spearman", "rho-a", "tau-a", "kendall", "corr_cov", "cosine_cov", "bures"):
+    COMPARISONS.register(_name, DirectComparison(_rsatoolbox(_name), f"rsatoolbox.rdm.compare method {_name!r}"))
+
+
+def _blocks(n, block):
+    return [(s, min(s + block, n)) for s in range(0, n, block)]
+
+
+def pair_stats(rdms: Sequence, n: int, block: int = 256, stim_index: Optional[np.ndarray] = None):
+    """(G, sums, count) over the stimulus pairs that are non-NaN in every RDM.
+
+    Full row blocks are used and halved (each pair appears twice; the
+    diagonal, and with ``stim_index`` every pair of a stimulus with its own
+    repeat, adds nothing), which avoids gathering the triangle.
+    """
+    sources = [as_rows(r) for r in rdms]
+    L = len(sources)
+    G = np.zeros((L, L))
+    sums = np.zeros(L)
+    count = 0
+    index = None if stim_index is None else np.asarray(stim_index)
+    m = n if index is None else len(index)
+    for i0, i1 in _blocks(m, block):
+        if index is None:
+            rows = np.stack([s.rows(slice(i0, i1)) for s in sources]).reshape(L, -1)
+            same = np.zeros((i1 - i0, m), dtype=bool)
+            same[np.arange(i1 - i0), np.arange(i0, i1)] = True
+        else:
+            picked = index[i0:i1]
+            rows = np.stack([s.rows(picked)[:, index] for s in sources]).reshape(L, -1)
+            same = picked[:, None] == index[None, :]
+        skip = np.isnan(rows).any(axis=0) | same.reshape(-1)
+        if skip.any():
+            rows[:, skip] = 0.0
+        count += int(skip.size - skip.sum())
+        G += rows @ rows.T
+        sums += rows.sum(axis=1)
+    return G / 2.0, sums / 2.0, count // 2
+
+
+def pair_stats_torch(rdms, block: int = 1024):
+    """:func:`pair_stats` for N x N torch tensors on one device (e.g. CUDA); float64 accumulation."""
+    import torch
+
+    n, L = rdms[0].shape[0], len(rdms)
+    dev = rdms[0].device
+    G = torch.zeros((L, L), dtype=torch.float64, device=dev)
+    sums = torch.zeros(L, dtype=torch.float64, device=dev)
+    count = 0
+    for i0, i1 in _blocks(n, block):
+        rows = torch.stack([r[i0:i1].double() for r in rdms]).reshape(L, -1)
+        skip = torch.isnan(rows).any(dim=0).reshape(i1 - i0, n)
+        idx = torch.arange(i0, i1, device=dev)
+        skip[idx - i0, idx] = True
+        skip = skip.reshape(-1)
+        rows[:, skip] = 0.0
+        count += int((~skip).sum())
+        G += rows @ rows.T
+        sums += rows.sum(dim=1)
+    return (G / 2.0).cpu().numpy(), (sums / 2.0).cpu().numpy(), count // 2
+
+
+def _matrix(source, n, stim_index):
+    if stim_index is None:
+        return source.rows(slice(0, n))
+    index = np.asarray(stim_index)
+    D = source.rows(index)[:, index]
+    D[index[:, None] == index[None, :]] = np.nan  # a stimulus with its own repeat is no pair
+    return D
+
+
+def similarity(rdms: Sequence, n: int, method: str = "cosine", block: int = 256,
+               stim_index: Optional[np.ndarray] = None) -> np.ndarray:
+    """L x L similarity between RDMs (matrices or row sources of N x N) by a registered method."""
+    spec = COMPARISONS[method]
+    if isinstance(spec, AccumulatedComparison):
+        return spec.from_stats(*pair_stats(rdms, n, block, stim_index))
+    return spec.compute([_matrix(as_rows(r), n, stim_index) for r in rdms])
+
+
+def similarity_torch(rdms, method: str = "cosine", block: int = 1024) -> np.ndarray:
+    """:func:`similarity` of N x N torch tensors on their device (accumulated methods only)."""
+    spec = COMPARISONS[method]
+    if not isinstance(spec, AccumulatedComparison):
+        raise ValueError(f"{method!r} needs whole matrices; on-device methods: "
+                         f"{COMPARISONS.where(lambda e: isinstance(e, AccumulatedComparison))}")
+    return spec.from_stats(*pair_stats_torch(rdms, block))

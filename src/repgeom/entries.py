@@ -1,0 +1,167 @@
+"""Path-entry sources: what a path's ``entries:`` list can name, declared once each (``ENTRY_KINDS``).
+
+* ``model`` — a model's layer RDMs (``standard``, or ``{model: standard, nodes: layers}``), drawn as a line;
+* ``labels`` — the one-hot labels RDM of the set (``labels``), drawn as a magenta star;
+* ``reference`` — an imported RDM (``{reference: hIT}``), the mean of its RDMs, drawn as its own marker.
+
+Every source is a cube in the results folder, so a path only compares
+stored cubes.  Each kind says how a config item names it, which cube it
+reads (a plan request) and which layers of that cube are its RDMs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .registry import Registry
+
+ENTRY_KINDS = Registry("path entry kind")
+
+
+@dataclass(frozen=True)
+class EntryRef:
+    """One parsed item of a path's ``entries``: its kind, its name, its options."""
+
+    kind: str
+    name: str
+    options: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+class EntryKind:
+    """What every path-entry kind declares."""
+
+    draw_as = "point"
+    item_schema: dict = {}
+
+    def parse(self, item) -> Optional[EntryRef]:
+        """The entry an item names, or None if it is not this kind's."""
+        raise NotImplementedError
+
+    def check(self, ref: EntryRef, where: str, cfg: dict) -> list:
+        return []
+
+    def request(self, ref: EntryRef, spec: dict):
+        """The plan request of the cube this entry reads (``spec``: the path's config entry)."""
+        raise NotImplementedError
+
+    def layers(self, ref: EntryRef, spec: dict, plan, manifest_of=None) -> list:
+        """Layers of that cube that are this entry's RDMs, in order."""
+        raise NotImplementedError
+
+    def models(self, ref: EntryRef) -> list:
+        """Models whose manifests the entry's layers depend on."""
+        return []
+
+
+@ENTRY_KINDS.register("model")
+class ModelEntry(EntryKind):
+    draw_as = "path"
+    item_schema = {"type": "object", "additionalProperties": False, "required": ["model"],
+                   "properties": {"model": {"type": "string"},
+                                  "nodes": {"$ref": "#/$defs/nodes"}}}
+
+    def parse(self, item):
+        if isinstance(item, str) and item not in RESERVED_NAMES:
+            return EntryRef("model", item)
+        if isinstance(item, dict) and "model" in item:
+            return EntryRef("model", item["model"], {k: v for k, v in item.items() if k != "model"})
+        return None
+
+    def check(self, ref, where, cfg):
+        if ref.name not in cfg.get("models", {}):
+            return [f"{where}: unknown model {ref.name!r}; configured models: {sorted(cfg.get('models', {}))}"]
+        return []
+
+    def request(self, ref, spec):
+        from .plan import ModelCube
+
+        return ModelCube(spec["rdm_method"], ref.name, spec["stimuli"], _hashable(self._nodes(ref, spec)))
+
+    def _nodes(self, ref, spec):
+        return ref.options.get("nodes", spec.get("nodes", "all"))
+
+    def layers(self, ref, spec, plan, manifest_of=None):
+        return plan.resolve(ref.name, self._nodes(ref, spec), manifest_of)
+
+    def models(self, ref):
+        return [ref.name]
+
+
+@ENTRY_KINDS.register("labels")
+class LabelsEntry(EntryKind):
+    item_schema = {"type": "object", "additionalProperties": False, "required": ["labels"],
+                   "properties": {"labels": {"const": True}}}
+    LAYER = "labels"
+
+    def parse(self, item):
+        if item == "labels" or (isinstance(item, dict) and item.get("labels") is True):
+            return EntryRef("labels", "labels")
+        return None
+
+    def request(self, ref, spec):
+        from .plan import LabelsCube
+
+        return LabelsCube(spec["rdm_method"], spec["stimuli"])
+
+    def layers(self, ref, spec, plan, manifest_of=None):
+        return [self.LAYER]
+
+
+@ENTRY_KINDS.register("reference")
+class ReferenceEntry(EntryKind):
+    item_schema = {"type": "object", "additionalProperties": False, "required": ["reference"],
+                   "properties": {"reference": {"type": "string"}}}
+
+    def parse(self, item):
+        if isinstance(item, dict) and "reference" in item:
+            return EntryRef("reference", item["reference"])
+        return None
+
+    def check(self, ref, where, cfg):
+        if ref.name not in (cfg.get("references") or {}):
+            return [f"{where}: unknown reference {ref.name!r}; configured references: "
+                    f"{sorted(cfg.get('references') or {})}"]
+        return []
+
+    def request(self, ref, spec):
+        from .plan import ReferenceCube
+
+        return ReferenceCube(ref.name, spec["stimuli"])
+
+    def layers(self, ref, spec, plan, manifest_of=None):
+        from .references import MEAN_LAYER
+
+        return [MEAN_LAYER]
+
+
+RESERVED_NAMES = ("labels",)  # names an entry string can't take as a model (or reference) name
+
+
+def _hashable(request):
+    return tuple(request) if isinstance(request, list) else request
+
+
+def parse(item) -> EntryRef:
+    """The entry a config item names (first kind that recognises it)."""
+    for name in ENTRY_KINDS:
+        ref = ENTRY_KINDS[name].parse(item)
+        if ref is not None:
+            return ref
+    raise ValueError(f"not a path entry: {item!r}; entries are model names, 'labels', or one of "
+                     f"{[{k: '...'} for k in ENTRY_KINDS if k != 'labels']}")
+
+
+def entries_of(spec: dict) -> list:
+    """The entries of a path's config: ``entries``, or the shorthand ``models`` (+ ``labels: true``)."""
+    if spec.get("entries"):
+        return [parse(item) for item in spec["entries"]]
+    refs = [EntryRef("model", m) for m in spec.get("models", [])]
+    if spec.get("labels", True):
+        refs.append(EntryRef("labels", "labels"))
+    return refs
+
+
+def item_schemas() -> list:
+    """The JSON-schema forms of one ``entries`` item (a name string, or a mapping per kind)."""
+    return [{"type": "string"}] + [ENTRY_KINDS[k].item_schema for k in ENTRY_KINDS if ENTRY_KINDS[k].item_schema]

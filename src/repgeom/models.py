@@ -1,0 +1,282 @@
+"""Model kinds: what a ``models:`` entry can be, declared once each (``MODEL_KINDS``).
+
+* ``feedforward`` / ``recurrent`` — the tutorial's ``Net`` and ``recurrent_Net``
+  (node names known without torch; whole modules pickled the tutorial's way
+  load through the safe unpickler; MNIST training recipes).
+* ``torchvision`` — any classification builder of ``torchvision.models`` by
+  name (``alexnet``, ``resnet18``, ...), with ``num_classes``, its own input
+  size and normalisation, and weights from a state_dict checkpoint, from
+  torchvision's own ``weights:`` (``DEFAULT`` or a member name, fetched by a
+  local rule), or random initialisation with ``init_seed``.
+* ``module`` — a user ``nn.Module`` named ``"package.module:Class"``,
+  importable from the folder ``path``, built with ``kwargs``; weights from a
+  state_dict or ``init_seed``.
+
+Every kind says which config keys it takes (a JSON-schema fragment the config
+schema is assembled from), how to build a fresh network from a *build spec*
+(what fixes the architecture; stored in the normalised checkpoint), its
+default preprocessing, its label space (whose class indices its outputs
+are), and whether its node names are known without torch.  Non-tutorial
+kinds accept state_dicts only (weights-only unpickler, no extra globals).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Optional
+
+from . import nodes as nodes_mod
+from .registry import Registry
+
+MODEL_KINDS = Registry("model kind")
+
+MNIST_PREPROCESS = {"size": [28, 28], "channels": 1, "mean": [0.1307], "std": [0.3081]}
+IMAGENET_PREPROCESS = {"size": [224, 224], "resize": 256, "channels": 3, "mean": [0.485, 0.456, 0.406],
+                       "std": [0.229, 0.224, 0.225], "interpolation": "bilinear"}
+
+CHECKPOINT_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "weights to download ({url, md5}) or a local file ({path}, optional md5)",
+    "properties": {
+        "url": {"type": "string", "pattern": "^(https?|file)://"},
+        "md5": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"},
+        "path": {"type": "string", "description": "a local checkpoint file instead of a URL"},
+    },
+}
+
+
+class ModelKind:
+    """What every model kind declares (subclasses fill in the parts that differ)."""
+
+    description = ""
+    properties: dict = {}        # kind-specific config keys (JSON schema)
+    required: tuple = ()
+    tutorial = False             # whole-module pickles of the tutorial's classes are accepted
+    trainable = False            # takes a ``train:`` recipe (MNIST)
+    default_preprocess: Optional[dict] = None
+
+    def static_nodes(self, spec: dict) -> Optional[list]:
+        """Node names without torch, or None when only the model's manifest knows them."""
+        return None
+
+    def layers(self, names: list) -> Optional[list]:
+        """The kind's ``layers`` filter over traced node names (None: input + conv + linear by module type)."""
+        return None
+
+    def check(self, name: str, spec: dict) -> list:
+        """Problems of one config entry beyond the schema (dotted keys in the messages)."""
+        return []
+
+    def label_space(self, spec: dict) -> Optional[str]:
+        """Whose class indices the outputs are ("mnist", "imagenet", ...); None: not a classifier of a set here."""
+        return spec.get("label_space")
+
+    def build_spec(self, spec: dict) -> dict:
+        """What fixes the architecture (stored in the normalised checkpoint and in the model record)."""
+        return {}
+
+    def build(self, build: dict):
+        """A fresh network (weights from torch's current random state)."""
+        raise NotImplementedError
+
+    def preprocess(self, spec: dict, weights=None) -> dict:
+        """The complete preprocess spec of this model (kind defaults, then the config's ``preprocess:``)."""
+        from .preprocess import resolve
+
+        return resolve(self.default_preprocess or {}, spec.get("preprocess"))
+
+
+class TutorialKind(ModelKind):
+    """One of the tutorial's networks."""
+
+    tutorial = True
+    trainable = True
+    default_preprocess = MNIST_PREPROCESS
+
+    def __init__(self, class_name: str, description: str, properties: Optional[dict] = None):
+        self.class_name = class_name
+        self.description = description
+        self.properties = properties or {}
+
+    @property
+    def cls(self):
+        from . import networks
+
+        return getattr(networks, self.class_name)
+
+    def label_space(self, spec):
+        return "mnist"
+
+
+class FeedforwardKind(TutorialKind):
+    def static_nodes(self, spec):
+        return list(nodes_mod.FEEDFORWARD_NODES)
+
+    def layers(self, names):
+        return nodes_mod.tutorial_layers(names)
+
+    def build(self, build):
+        return self.cls()
+
+
+class RecurrentKind(TutorialKind):
+    def static_nodes(self, spec):
+        return nodes_mod.recurrent_nodes(spec["time_steps"])
+
+    def layers(self, names):
+        return nodes_mod.tutorial_layers(names)
+
+    def build_spec(self, spec):
+        return {"time_steps": int(spec["time_steps"])}
+
+    def build(self, build):
+        return self.cls(**build)  # the class's own default when a bare state_dict names no time_steps
+
+
+MODEL_KINDS.register("feedforward", FeedforwardKind(
+    "Net", "the tutorial's feedforward MNIST network (Net)"))
+MODEL_KINDS.register("recurrent", RecurrentKind(
+    "RecurrentNet", "the tutorial's recurrent_Net (conv2 applied time_steps times)",
+    {"time_steps": {"type": "integer", "minimum": 1, "default": 5, "description": "recurrent steps"}}))
+
+
+_SEED = {"type": "integer", "default": 0, "description": "seed of the random initialisation (when no weights)"}
+_LABEL_SPACE = {"type": ["string", "null"],
+                "description": "whose class indices the outputs are (e.g. mnist, imagenet): accuracy is "
+                               "reported on stimulus sets of the same label space"}
+
+
+@MODEL_KINDS.register("torchvision")
+class TorchvisionKind(ModelKind):
+    description = "a classification builder of torchvision.models by name"
+    properties = {
+        "builder": {"type": "string", "description": "torchvision.models builder, e.g. alexnet, resnet18"},
+        "num_classes": {"type": "integer", "minimum": 1, "default": 1000},
+        "weights": {"type": ["string", "null"], "default": None,
+                    "description": "torchvision weights: DEFAULT or a member name such as IMAGENET1K_V1 "
+                                   "(downloaded by a local rule; needs internet or a filled torch hub cache)"},
+        "init_seed": _SEED,
+        "label_space": _LABEL_SPACE,
+    }
+    required = ("builder",)
+    default_preprocess = IMAGENET_PREPROCESS
+
+    def check(self, name, spec):
+        problems = []
+        if spec.get("weights") and spec.get("checkpoint"):
+            problems.append(f"config.models.{name}: give torchvision weights or a checkpoint, not both")
+        if spec.get("weights") and spec.get("num_classes", 1000) != 1000:
+            problems.append(f"config.models.{name}.num_classes: torchvision's pretrained weights have 1000 "
+                            f"classes; drop num_classes or the weights")
+        return problems
+
+    def label_space(self, spec):
+        if "label_space" in spec and spec["label_space"] is not None:
+            return spec["label_space"]
+        return "imagenet" if spec.get("weights") else None
+
+    def build_spec(self, spec):
+        return {"builder": spec["builder"], "num_classes": int(spec.get("num_classes", 1000))}
+
+    def build(self, build):
+        import torchvision.models as tvm
+
+        valid = tvm.list_models(module=tvm)
+        if build["builder"] not in valid:
+            raise ValueError(f"unknown torchvision classification builder {build['builder']!r}; valid: {valid}")
+        return tvm.get_model(build["builder"], weights=None, num_classes=int(build["num_classes"]))
+
+    def preprocess(self, spec, weights=None):
+        from .preprocess import resolve
+
+        defaults = dict(IMAGENET_PREPROCESS)
+        if weights is not None:  # the weights' own transforms (ImageClassification presets)
+            t = weights.transforms()
+            defaults.update(size=list(t.crop_size) * (2 if len(t.crop_size) == 1 else 1),
+                            resize=int(t.resize_size[0]) if t.resize_size else None,
+                            mean=list(t.mean), std=list(t.std), interpolation=t.interpolation.value)
+        return resolve(defaults, spec.get("preprocess"))
+
+
+def weights_enum(builder: str, name: str):
+    """torchvision's weights member (``DEFAULT`` or e.g. ``IMAGENET1K_V1``) of a builder; a clear error otherwise."""
+    import torchvision.models as tvm
+
+    enum = tvm.get_model_weights(builder)
+    if name == "DEFAULT":
+        return enum.DEFAULT
+    try:
+        return enum[name]
+    except KeyError:
+        raise ValueError(f"torchvision has no weights {name!r} for {builder}; valid: "
+                         f"{['DEFAULT'] + [w.name for w in enum]}") from None
+
+
+@MODEL_KINDS.register("module")
+class ModuleKind(ModelKind):
+    description = "a user nn.Module named package.module:Class, importable from a folder"
+    properties = {
+        "class": {"type": "string", "pattern": r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
+                  "description": "package.module:Class"},
+        "path": {"type": ["string", "null"], "default": None,
+                 "description": "folder to import the module from (added to sys.path)"},
+        "kwargs": {"type": "object", "default": {}, "description": "keyword arguments of the class"},
+        "init_seed": _SEED,
+        "label_space": _LABEL_SPACE,
+    }
+    required = ("class",)
+
+    def check(self, name, spec):
+        pre = spec.get("preprocess") or {}
+        missing = [k for k in ("size", "channels") if k not in pre]
+        if missing:
+            return [f"config.models.{name}.preprocess: needs {missing} (the input the module takes)"]
+        return []
+
+    def build_spec(self, spec):
+        path = spec.get("path")
+        return {"class": spec["class"], "path": os.path.abspath(path) if path else None,
+                "kwargs": dict(spec.get("kwargs") or {})}
+
+    def build(self, build):
+        return import_class(build["class"], build.get("path"))(**build.get("kwargs", {}))
+
+
+def import_class(target: str, path: Optional[str] = None):
+    """The class named ``package.module:Class``, imported from ``path`` if given; clear errors otherwise."""
+    module_name, _, qualname = target.partition(":")
+    if path:
+        if not os.path.isdir(path):
+            raise ValueError(f"module folder {path!r} does not exist")
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    try:
+        obj = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ValueError(f"cannot import {module_name!r} (from {path or 'sys.path'}): {err}") from None
+    for part in qualname.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"{module_name!r} has no {qualname!r}")
+        obj = getattr(obj, part)
+    return obj
+
+
+def kind_of(spec: dict) -> ModelKind:
+    """The kind of a validated model entry."""
+    return MODEL_KINDS[spec["kind"]]
+
+
+def tutorial_kind_of(module) -> str:
+    """The kind name of an instance of one of the tutorial's classes."""
+    for name in MODEL_KINDS.where(lambda k: k.tutorial):
+        if type(module) is MODEL_KINDS[name].cls:
+            return name
+    raise TypeError(f"not one of the tutorial's networks: {type(module).__name__}")
+
+
+def tutorial_build_of(module) -> dict:
+    """The build spec of a tutorial network instance."""
+    return {"time_steps": int(module.time_steps)} if hasattr(module, "time_steps") else {}

@@ -1,0 +1,27 @@
+"""Draw one analysis entry's figure from its store (labels and colours from the display settings)."""
+
+import json
+
+from ._shell import log, main, save_figure
+
+
+def run(a):
+    import xarray as xr
+
+    from ..analyses import ANALYSES
+
+    fig = ANALYSES[a.section].draw(xr.open_zarr(a.store), json.loads(a.display))
+    save_figure(fig, a.out, dpi=a.dpi)
+    log.info("wrote %s", a.out)
+
+
+def add_arguments(p):
+    p.add_argument("--section", required=True)
+    p.add_argument("--store", required=True)
+    p.add_argument("--display", default="{}")
+    p.add_argument("--dpi", type=int, default=150)
+    p.add_argument("--out", required=True)
+
+
+if __name__ == "__main__":
+    main(__doc__, add_arguments, run)

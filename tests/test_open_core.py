@@ -1,0 +1,210 @@
+"""Beyond the tutorial, through the real snakemake CLI: torchvision networks on real object photographs with
+human and monkey IT RDMs as path entries, and a user's own nn.Module served over HTTP."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+import yaml
+
+from conftest import REPO, md5_of, run_snakemake
+
+pytestmark = pytest.mark.slow
+
+EXAMPLE = os.path.join(REPO, "examples", "92images")
+
+
+@pytest.fixture(scope="module")
+def objects_run(tmp_path_factory):
+    """The example config exactly as the repository has it, after its prepare script."""
+    folder = tmp_path_factory.mktemp("objects92")
+    subprocess.run([sys.executable, os.path.join(EXAMPLE, "prepare.py"), os.path.join(EXAMPLE, "data"),
+                    str(folder / "resources" / "92images")], check=True, cwd=folder)
+    shutil.copy(os.path.join(EXAMPLE, "config.yaml"), folder / "config.yaml")
+    run_snakemake(folder, "--cores", "2")
+    return folder
+
+
+def _mat(name):
+    import scipy.io
+
+    return scipy.io.loadmat(os.path.join(EXAMPLE, "data", name), squeeze_me=True, struct_as_record=False)
+
+
+def test_the_92_images_are_an_image_folder_set(objects_run):
+    stim = xr.open_zarr(objects_run / "results/92images/stimuli/objects92.zarr")
+    assert stim.images.shape == (92, 3, 175, 175) and float(stim.images.max()) <= 1.0
+    assert stim.attrs["classes"] == ["artificial_inanimate", "human_bodypart", "human_face", "natural_inanimate",
+                                     "nonhuman_bodypart", "nonhuman_face"]
+    mat = _mat("Kriegeskorte_Neuron2008_supplementalData.mat")["stimuli_92objs"]
+    first = str(stim.stim.values[0])  # "<category>/<NN>.png": NN is the position in the .mat
+    k = int(first.split("/")[1][:2]) - 1
+    assert first.startswith(str(mat[k].category).replace(" ", "_"))
+    assert np.array_equal(np.round(stim.images.values[0] * 255).astype(np.uint8), mat[k].image.transpose(2, 0, 1))
+
+
+def test_torchvision_layers_cubes_and_their_manifests(objects_run):
+    res = objects_run / "results/92images"
+    record = json.loads((res / "checkpoints/alexnet.json").read_text())
+    assert record["kind"] == "torchvision" and record["source"] == "initialised" and record["init_seed"] == 0
+    assert record["manifest"]["layers"] == ["input", "features.0", "features.3", "features.6", "features.8",
+                                            "features.10", "classifier.1", "classifier.4", "classifier.6"]
+    assert record["manifest"]["shapes"]["features.0"] == [64, 55, 55]
+    assert record["preprocess"]["size"] == [224, 224] and record["preprocess"]["mean"] == [0.485, 0.456, 0.406]
+    cube = xr.open_zarr(res / "rdms/correlation/alexnet/objects92.zarr")
+    assert list(cube.layer.values) == record["manifest"]["layers"] and cube.rdm.shape == (9, 92, 92)
+    resnet = xr.open_zarr(res / "rdms/correlation/resnet18/objects92.zarr")
+    assert resnet.layer.values[-1] == "fc" and resnet.sizes["layer"] == 22
+    # the input node is what the network sees: the stored pixels through its own resize, crop and normalisation
+    from repgeom import preprocess, rdm
+    from repgeom.cubes import Cube
+
+    pixels = torch.from_numpy(xr.open_zarr(res / "stimuli/objects92.zarr").images.values)
+    seen = preprocess.build(record["preprocess"])(pixels).numpy().reshape(92, -1)
+    got = Cube(str(res / "rdms/correlation/alexnet/objects92.zarr")).matrix("input")
+    assert np.nanmax(np.abs(got - rdm.compute(seen.astype(np.float64), "correlation"))) < 1e-5
+    assert (res / "figures/rdms/objects/alexnet/objects92.png").stat().st_size > 20_000
+
+
+def test_brain_rdms_are_path_entries_aligned_by_id(objects_run):
+    from rsatoolbox.rdm import RDMs, compare
+
+    res = objects_run / "results/92images"
+    hit = xr.open_zarr(res / "references/hIT/objects92.zarr")
+    assert list(hit.layer.values)[:2] == ["hIT | BE | Session: 1", "hIT | BE | Session: 2"]
+    assert hit.layer.values[-1] == "mean" and hit.sizes["layer"] == 9 and hit.attrs["n_rdms"] == 8
+    # independently: the .mat's RDMs reordered by the ids, then averaged
+    order = (objects_run / "resources/92images/stimulus_order.txt").read_text().split()
+    take = [order.index(str(i)) for i in hit.stim_i.values]
+    raw = np.stack([r.RDM for r in _mat("92_brainRDMs.mat")["RDMs"].ravel()])[:, take][:, :, take]
+    assert np.allclose(hit.rdm.sel(layer="mean").values, raw.mean(0), atol=1e-6)
+    path = xr.open_zarr(res / "paths/networks_vs_it.zarr")
+    assert list(path.attrs["entries"]) == ["alexnet", "resnet18", "labels", "hIT", "mIT"]
+    assert list(path.entry_kind.values[-3:]) == ["labels", "reference", "reference"]
+    assert not path.shown.values[9]  # ResNet's input repeats AlexNet's (same ImageNet preprocessing)
+    mit = xr.open_zarr(res / "references/mIT/objects92.zarr").rdm.sel(layer="mean").values
+    r = compare(RDMs(hit.rdm.sel(layer="mean").values[None].astype(float)), RDMs(mit[None].astype(float)),
+                method="corr")[0, 0]
+    assert np.isclose(path.distance.values[-2, -1], np.arccos(r), atol=1e-6)
+    metrics = json.loads((res / "metrics/paths/networks_vs_it.json").read_text())
+    for model in ("alexnet", "resnet18"):
+        to = metrics["models"][model]["distance_to"]
+        assert set(to) == {"labels", "hIT", "mIT"} and len(to["hIT"]) == len(metrics["models"][model]["layers"])
+    assert np.isclose(metrics["models"]["hIT"]["distance_to"]["mIT"], np.arccos(r), atol=1e-6)
+    import pandas as pd
+
+    table = pd.read_csv(res / "metrics/summary.csv")
+    assert len(table[(table.model == "alexnet") & (table.metric == "distance_to_hIT")]) == 9
+    assert (res / "figures/paths/networks_vs_it.png").stat().st_size > 20_000
+
+
+def _planned(folder):
+    proc = run_snakemake(folder, "-n", "--quiet", "rules")
+    counts = {}
+    for line in (proc.stdout + proc.stderr).splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_adding_a_reference_entry_reruns_that_path_only(objects_run, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(objects_run, folder, symlinks=True)
+    assert _planned(folder) == {}
+    cfg = yaml.safe_load((folder / "config.yaml").read_text())
+    cfg["references"]["behaviour"] = {"path": "resources/92images/92_behavRDMs.mat",
+                                      "stimulus_order": "resources/92images/stimulus_order.txt"}
+    cfg["paths"]["networks_vs_it"]["entries"].append({"reference": "behaviour"})
+    (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
+    # the new reference's import, then that path, its figure and the summary table: no network job
+    assert _planned(folder) == {"reference_rdm": 1, "analysis": 1, "analysis_figure": 1, "metrics_summary": 1,
+                                "all": 1, "total": 5}
+
+
+# ---- a user's own nn.Module, its state_dict served over HTTP ----------------------------------------------
+
+USER_MODULE = textwrap.dedent('''
+    import torch
+    import torch.nn as nn
+
+
+    class TinyConvNet(nn.Module):
+        """A lab's own network: one conv block and a linear readout."""
+
+        def __init__(self, width=8, classes=10):
+            super().__init__()
+            self.block = nn.Sequential(nn.Conv2d(1, width, 5, stride=2), nn.ReLU(), nn.AdaptiveAvgPool2d(4))
+            self.readout = nn.Linear(16 * width, classes)
+
+        def forward(self, image):
+            return torch.softmax(self.readout(self.block(image).flatten(1)), dim=1)
+''')
+
+
+def test_a_user_module_goes_through_features_cubes_and_a_path(tmp_path, http_server):
+    from repgeom import mnist, preprocess, rdm
+    from repgeom.cubes import Cube
+    from test_mnist import _write_idx
+
+    lab = tmp_path / "mylab"
+    lab.mkdir()
+    (lab / "lab_nets.py").write_text(USER_MODULE)
+    sys.path.insert(0, str(lab))
+    try:
+        from lab_nets import TinyConvNet
+    finally:
+        sys.path.remove(str(lab))
+    torch.manual_seed(3)
+    net = TinyConvNet(width=6).eval()
+    state = tmp_path / "weights.pth"
+    torch.save(net.state_dict(), state)
+    body = state.read_bytes()
+    url = http_server.serve("/tiny.pth", "ok", body)
+    data = mnist.load_embedded(100, 0)
+    small = mnist.Mnist(data.train_images[:300], data.train_labels[:300], data.test_images[:300],
+                        data.test_labels[:300], source="embedded")
+    _write_idx(tmp_path / "idx", small)
+    pre = {"size": 28, "channels": 1, "mean": [0.5], "std": [0.25]}
+    cfg = {"data": {"source": "idx", "idx_dir": str(tmp_path / "idx")},
+           "models": {"tiny": {"kind": "module", "class": "lab_nets:TinyConvNet", "path": str(lab),
+                               "kwargs": {"width": 6}, "checkpoint": {"url": url, "md5": md5_of(body)},
+                               "preprocess": pre, "label_space": "mnist", "color": "tab:purple"}},
+           "stimuli": {"digits": {"kind": "per_class", "n": 6, "pool": 300},
+                       "attacked": {"kind": "fgsm", "base": "digits", "model": "tiny", "eps": 0.1}},
+           "rdms": {"tiny_layers": {"models": ["tiny"], "stimuli": ["digits"], "method": "euclidean",
+                                    "nodes": "layers"}},
+           "paths": {"tiny_path": {"stimuli": "digits", "entries": ["tiny", "labels"], "nodes": "all"}}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    run_snakemake(tmp_path, "--cores", "2")
+    res = tmp_path / "results"
+    record = json.loads((res / "checkpoints/tiny.json").read_text())
+    assert record["source"] == "downloaded" and record["source_md5"] == md5_of(body)
+    assert record["manifest"]["nodes"] == ["input", "block.0", "block.1", "block.2", "flatten", "readout",
+                                           "softmax"]
+    assert record["manifest"]["layers"] == ["input", "block.0", "readout"]
+    # features -> cube: the stored RDM of the conv block is the RDM of the module's own activations
+    stim = xr.open_zarr(res / "stimuli/digits.zarr")
+    x = preprocess.build(record["preprocess"])(torch.from_numpy(stim.images.values))
+    with torch.no_grad():
+        conv = net.block[0](x).numpy().reshape(len(x), -1)
+    cube = Cube(str(res / "rdms/euclidean/tiny/digits.zarr"))
+    assert cube.layers == record["manifest"]["nodes"]  # the union of the RDM request (layers) and the path (all)
+    ref = rdm.compute(conv.astype(np.float64), "euclidean")
+    assert np.abs(cube.matrix("block.0") - ref).max() / ref.max() < 1e-5
+    path = xr.open_zarr(res / "paths/tiny_path.zarr")
+    assert list(path.layer.values) == record["manifest"]["nodes"] + ["labels"]
+    # FGSM against the module, in pixel space through its own preprocessing, lowers its accuracy
+    import pandas as pd
+
+    acc = pd.read_csv(res / "accuracy.csv").set_index("stimulus_set")
+    assert acc.loc["attacked", "correct"] <= acc.loc["digits", "correct"]
+    adv = xr.open_zarr(res / "stimuli/attacked.zarr").images.values
+    assert np.abs(adv - stim.images.values).max() <= 0.1 + 1e-6 and adv.min() >= 0
