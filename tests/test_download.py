@@ -87,3 +87,20 @@ def test_missing_md5_is_refused(http_server, tmp_path):
     url = http_server.serve("/good", "ok", BODY)
     with pytest.raises(ValueError, match="md5"):
         download.fetch(url, str(tmp_path / "ck.pth"), "", timeout=5)
+
+
+def test_torch_hub_file_names_carry_the_sha256_prefix_that_is_checked(http_server, tmp_path):
+    import hashlib
+
+    body = b"weights" * 1000
+    prefix = hashlib.sha256(body).hexdigest()[:8]
+    name = f"tinynet-{prefix}.pth"
+    assert download.torch_hub_prefix(f"https://download.pytorch.org/models/{name}") == prefix
+    assert download.torch_hub_prefix("https://example.org/model.pth") is None
+    url = http_server.serve(f"/{name}", "ok", body)
+    digest, size = download.fetch(url, str(tmp_path / name), sha256_prefix=prefix)
+    assert size == len(body) and (tmp_path / name).read_bytes() == body and digest == md5_of(body)
+    bad = http_server.serve("/tampered-deadbeef.pth", "ok", body)
+    with pytest.raises(download.DownloadError, match="sha256 mismatch"):
+        download.fetch(bad, str(tmp_path / "t.pth"), sha256_prefix="deadbeef")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

@@ -208,3 +208,41 @@ def test_a_user_module_goes_through_features_cubes_and_a_path(tmp_path, http_ser
     assert acc.loc["attacked", "correct"] <= acc.loc["digits", "correct"]
     adv = xr.open_zarr(res / "stimuli/attacked.zarr").images.values
     assert np.abs(adv - stim.images.values).max() <= 0.1 + 1e-6 and adv.min() >= 0
+
+
+def _weights_config(folder, mirror):
+    cfg = {"download": {"timeout": 3, "torchvision_mirror": mirror},
+           "models": {"alexnet": {"kind": "torchvision", "builder": "alexnet", "weights": "DEFAULT"}},
+           "stimuli": {"objects": {"kind": "image_folder", "path": str(folder / "imgs")}},
+           "rdms": {"r": {"models": ["alexnet"], "stimuli": ["objects"], "nodes": ["fc"]}}}
+    from PIL import Image
+
+    (folder / "imgs" / "a").mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "imgs" / "a" / "x.png")
+    (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
+
+
+@pytest.mark.parametrize("case", ["unreachable", "tampered"])
+def test_torchvision_weights_are_verified_and_an_unreachable_host_is_a_clear_error(tmp_path, http_server,
+                                                                                    closed_port, case):
+    if case == "unreachable":
+        mirror = f"http://127.0.0.1:{closed_port}/models"
+    else:  # the right file name, other bytes: the sha256 prefix in the name catches it
+        http_server.serve("/models/alexnet-owt-7be5be79.pth", "ok", b"not the weights" * 100)
+        mirror = http_server.url("/models")
+    _weights_config(tmp_path, mirror)
+    env_home = tmp_path / "torch-home"  # an empty torch hub cache
+    os.environ["TORCH_HOME"] = str(env_home)
+    try:
+        proc = run_snakemake(tmp_path, "--cores", "1", check=False)
+    finally:
+        os.environ.pop("TORCH_HOME")
+    assert proc.returncode != 0
+    log = (tmp_path / "results/logs/fetch_checkpoint/alexnet.log").read_text()
+    if case == "unreachable":
+        assert "unreachable" in log and "alexnet-owt-7be5be79.pth" in log and "torch hub cache" in log
+    else:
+        assert "sha256 mismatch" in log
+    assert "Traceback" not in log
+    assert not (tmp_path / "results/checkpoints/alexnet.pt").exists()
+    assert not (tmp_path / "resources/checkpoints/alexnet").exists()

@@ -135,3 +135,17 @@ def test_npz_rsatoolbox_and_zarr_references(tmp_path):
     asym[0, 1] += 1
     with pytest.raises(ValueError, match="not symmetric"):
         references.align(asym[None], list(ids), list(ids))
+
+
+def test_planning_the_tutorial_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, yaml; from repgeom import config; from repgeom.plan import Plan; "
+            f"cfg = config.validate(yaml.safe_load(open({os.path.join(REPO, 'config.yaml')!r})), "
+            f"config.load_schema({os.path.join(REPO, 'workflow/schemas/config.schema.yaml')!r})); "
+            "p = Plan(cfg); p.targets(); [p.analysis_job(*k) for k in p.analyses]; "
+            "[p.feature_nodes(*k) for k in p.feature_stores]; "
+            "heavy = [m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision', 'xarray', 'sklearn')]; "
+            "print(heavy); assert not heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)

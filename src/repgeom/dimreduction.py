@@ -63,6 +63,16 @@ def embed(X, method, seed=0, perplexity=40.0):
     return REDUCTIONS[method].embed(X, seed, perplexity)
 
 
+def silhouette(embedding, labels):
+    """How well a 2-D view separates the classes: scikit-learn's silhouette score (NaN with one class)."""
+    from sklearn.metrics import silhouette_score
+
+    labels = np.asarray(labels)
+    if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(labels):
+        return float("nan")
+    return float(silhouette_score(embedding, labels))
+
+
 def embedding_id(method, seed=0, perplexity=40.0):
     """A file-name-safe id for one embedding recipe, so analyses asking for the same one share a single job."""
     return REDUCTIONS[method].recipe(seed, perplexity)

@@ -6,7 +6,8 @@ rule fetch_checkpoint:
     output:
         directory(f"{RESOURCES}/checkpoints/{{model}}"),
     params:
-        source=lambda w: as_json({k: MODELS[w.model].get(k) for k in ("checkpoint", "kind", "builder", "weights")}),
+        source=lambda w: as_json({k: MODELS[w.model].get(k) for k in ("checkpoint", "kind", "builder", "weights")}
+                                 | {"mirror": config["download"]["torchvision_mirror"]}),
         timeout=config["download"]["timeout"],
         on_unreachable=lambda w: config["download"]["on_unreachable"] if "train" in MODELS[w.model] else "fail",
         code=code_version("fetch", "download", "models"),

@@ -73,7 +73,6 @@ class DimReduction(AnalysisKind):
     def compute(self, job, inputs):
         import numpy as np
         import xarray as xr
-        from sklearn.metrics import silhouette_score
 
         from ..store import jsonable
 
@@ -81,11 +80,8 @@ class DimReduction(AnalysisKind):
         first = parts[0]
         labels = first.label.values
         emb = np.stack([p.embedding.values for p in parts])
-        scores = {}
-        if len(np.unique(labels)) > 1:
-            for i, method in enumerate(job["methods"]):
-                scores[method] = {layer: float(silhouette_score(emb[i, j], labels))
-                                  for j, layer in enumerate(job["nodes"])}
+        scores = {method: {layer: float(v) for layer, v in zip(job["nodes"], p.silhouette.values)}
+                  for method, p in zip(job["methods"], parts)}  # computed with each embedding
         attrs = {"analysis": job["analysis"], "model": first.attrs["model"],
                  "stimulus_set": first.attrs["stimulus_set"], "classes": first.attrs.get("classes"),
                  "seed": job["seed"], "perplexity": job["perplexity"],

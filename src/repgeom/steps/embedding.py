@@ -18,10 +18,13 @@ def run(a):
     nodes, method = spec["nodes"], spec["method"]
     ids, labels = np.asarray(g["stim"][:]), np.asarray(g["label"][:])
     emb = np.empty((len(nodes), len(ids), 2))
+    sil = np.empty(len(nodes))
     for j, node in enumerate(nodes):
         X = np.asarray(g[aliases.get(node, node)][:])
         emb[j] = dimreduction.embed(X, method, seed=spec["seed"], perplexity=spec["perplexity"])
-        log.info("%s of %s (%d x %d): %d / %d nodes", method, node, *X.shape, j + 1, len(nodes))
+        sil[j] = dimreduction.silhouette(emb[j], labels)
+        log.info("%s of %s (%d x %d): %d / %d nodes; silhouette of the classes %.3f", method, node, *X.shape, j + 1,
+                 len(nodes), sil[j])
     used = dimreduction.effective_perplexity(spec["perplexity"], len(ids)) if method == "t-SNE" else None
     if used is not None and used < spec["perplexity"]:
         log.warning("t-SNE perplexity %g is above (N-1)/3 for N=%d: %g used", spec["perplexity"], len(ids), used)
@@ -29,7 +32,8 @@ def run(a):
              "seed": spec["seed"], "perplexity": spec["perplexity"] if method == "t-SNE" else None,
              "perplexity_used": used, **provenance()}
     ds = xr.Dataset(
-        {"embedding": (("layer", "stim", "dim"), emb)},
+        {"embedding": (("layer", "stim", "dim"), emb),
+         "silhouette": (("layer",), sil, {"description": "silhouette score of the class labels in the 2-D view"})},
         coords={"layer": np.array(nodes, dtype=object), "stim": store._id_coord(ids), "label": ("stim", labels),
                 "dim": np.array(["dim 1", "dim 2"], dtype=object)},
         attrs=store.jsonable(attrs))

@@ -8,12 +8,14 @@ from ._shell import log, main, write_json
 
 
 def _torchvision_source(spec):
-    """(url, file name, sha256 prefix) of a torchvision weights entry."""
+    """(url, file name, sha256 prefix) of a torchvision weights entry (from a site mirror if one is configured)."""
     from .. import download
     from ..models import weights_enum
 
     w = weights_enum(spec["builder"], spec["weights"])
-    return w.url, os.path.basename(w.url), download.torch_hub_prefix(w.url)
+    name = os.path.basename(w.url)
+    url = f"{spec['mirror'].rstrip('/')}/{name}" if spec.get("mirror") else w.url
+    return url, name, download.torch_hub_prefix(name)
 
 
 def _hub_cache(name):
