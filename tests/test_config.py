@@ -26,7 +26,7 @@ def _bad(mutate):
 def test_default_config_is_valid_and_gets_defaults():
     cfg = cfgmod.validate(DEFAULT, SCHEMA)
     assert cfg["data"]["source"] == "auto"
-    assert cfg["download"] == {"timeout": 15, "on_unreachable": "train"}
+    assert cfg["download"] == {"timeout": 15, "on_unreachable": "train", "torchvision_mirror": None}
     assert cfg["models"]["standard"]["train"]["batch_size"] == 64
     assert set(cfg["models"]) == {"standard", "adversarial", "recurrent", "new_seed"}
     assert "batch_size" not in DEFAULT["models"]["standard"]["train"], "input must not be mutated"
