@@ -71,13 +71,17 @@ def run_tutorial(results, workdir):
 
 
 def same_stimuli(tutorial_out, workflow_results):
-    """{set: max abs difference} between the images both ways used."""
+    """{set: max abs difference} between the images both ways used, as the networks see them (normalised)."""
     import xarray as xr
 
-    ref = np.load(os.path.join(tutorial_out, "stimuli.npz"))
-    return {name: float(np.abs(xr.open_zarr(os.path.join(workflow_results, "stimuli", f"{name}.zarr"))
-                               ["images"].values - ref[name]).max())
-            for name in ref.files}
+    from repgeom.mnist import MEAN, STD
+
+    ref = np.load(os.path.join(tutorial_out, "stimuli.npz"))  # the tutorial keeps normalised images
+    out = {}
+    for name in ref.files:  # the workflow keeps pixels; each model normalises them
+        pixels = xr.open_zarr(os.path.join(workflow_results, "stimuli", f"{name}.zarr"))["images"].values
+        out[name] = float(np.abs((pixels - np.float32(MEAN)) / np.float32(STD) - ref[name]).max())
+    return out
 
 
 def main():
