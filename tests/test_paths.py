@@ -110,6 +110,7 @@ def test_path_assembles_entries_and_hides_repeated_inputs_only():
     p = paths.path(_entries(mats), 40)
     assert p.names == ["a"] * 3 + ["b"] * 2 + ["labels"] and p.kinds[-1] == "labels"
     assert p.shown.tolist() == [True, True, True, False, True, True]  # b's input repeats a's
+    assert p.extra["nan_pairs"].tolist() == [0] * 6 and p.extra["pairs"] == 40 * 39 // 2
     ref = compare(RDMs(np.stack([mats[i] for i in (0, 1, 2, 0, 3, 4)])),
                   RDMs(np.stack([mats[i] for i in (0, 1, 2, 0, 3, 4)])), method="cosine")
     assert np.allclose(p.similarity, ref, rtol=1e-12)

@@ -99,16 +99,18 @@ def _blocks(n, block):
 
 
 def pair_stats(rdms: Sequence, n: int, block: int = 256, stim_index: Optional[np.ndarray] = None):
-    """(G, sums, count) over the stimulus pairs that are non-NaN in every RDM.
+    """(G, sums, count, nans) over the stimulus pairs that are non-NaN in every RDM.
 
     Full row blocks are used and halved (each pair appears twice; the
     diagonal, and with ``stim_index`` every pair of a stimulus with its own
-    repeat, adds nothing), which avoids gathering the triangle.
+    repeat, adds nothing), which avoids gathering the triangle.  ``nans``:
+    each RDM's own number of NaN pairs (constant patterns under correlation).
     """
     sources = [as_rows(r) for r in rdms]
     L = len(sources)
     G = np.zeros((L, L))
     sums = np.zeros(L)
+    nans = np.zeros(L, dtype=np.int64)
     count = 0
     index = None if stim_index is None else np.asarray(stim_index)
     m = n if index is None else len(index)
@@ -121,13 +123,15 @@ def pair_stats(rdms: Sequence, n: int, block: int = 256, stim_index: Optional[np
             picked = index[i0:i1]
             rows = np.stack([s.rows(picked)[:, index] for s in sources]).reshape(L, -1)
             same = picked[:, None] == index[None, :]
-        skip = np.isnan(rows).any(axis=0) | same.reshape(-1)
+        isnan = np.isnan(rows)
+        nans += (isnan & ~same.reshape(-1)).sum(axis=1)
+        skip = isnan.any(axis=0) | same.reshape(-1)
         if skip.any():
             rows[:, skip] = 0.0
         count += int(skip.size - skip.sum())
         G += rows @ rows.T
         sums += rows.sum(axis=1)
-    return G / 2.0, sums / 2.0, count // 2
+    return G / 2.0, sums / 2.0, count // 2, nans // 2
 
 
 def pair_stats_torch(rdms, block: int = 1024):
@@ -138,10 +142,13 @@ def pair_stats_torch(rdms, block: int = 1024):
     dev = rdms[0].device
     G = torch.zeros((L, L), dtype=torch.float64, device=dev)
     sums = torch.zeros(L, dtype=torch.float64, device=dev)
+    nans = torch.zeros(L, dtype=torch.int64, device=dev)
     count = 0
     for i0, i1 in _blocks(n, block):
         rows = torch.stack([r[i0:i1].double() for r in rdms]).reshape(L, -1)
-        skip = torch.isnan(rows).any(dim=0).reshape(i1 - i0, n)
+        isnan = torch.isnan(rows)
+        nans += isnan.sum(dim=1)
+        skip = isnan.any(dim=0).reshape(i1 - i0, n)
         idx = torch.arange(i0, i1, device=dev)
         skip[idx - i0, idx] = True
         skip = skip.reshape(-1)
@@ -149,7 +156,7 @@ def pair_stats_torch(rdms, block: int = 1024):
         count += int((~skip).sum())
         G += rows @ rows.T
         sums += rows.sum(dim=1)
-    return (G / 2.0).cpu().numpy(), (sums / 2.0).cpu().numpy(), count // 2
+    return (G / 2.0).cpu().numpy(), (sums / 2.0).cpu().numpy(), count // 2, (nans // 2).cpu().numpy()
 
 
 def _matrix(source, n, stim_index):
@@ -162,12 +169,21 @@ def _matrix(source, n, stim_index):
 
 
 def similarity(rdms: Sequence, n: int, method: str = "cosine", block: int = 256,
-               stim_index: Optional[np.ndarray] = None) -> np.ndarray:
-    """L x L similarity between RDMs (matrices or row sources of N x N) by a registered method."""
+               stim_index: Optional[np.ndarray] = None, nan_pairs: Optional[list] = None) -> np.ndarray:
+    """L x L similarity between RDMs (matrices or row sources of N x N) by a registered method.
+
+    ``nan_pairs`` (a list) receives each RDM's number of NaN stimulus pairs, which every comparison leaves out.
+    """
     spec = COMPARISONS[method]
     if isinstance(spec, AccumulatedComparison):
-        return spec.from_stats(*pair_stats(rdms, n, block, stim_index))
-    return spec.compute([_matrix(as_rows(r), n, stim_index) for r in rdms])
+        G, sums, count, nans = pair_stats(rdms, n, block, stim_index)
+        if nan_pairs is not None:
+            nan_pairs.extend(int(v) for v in nans)
+        return spec.from_stats(G, sums, count)
+    mats = [_matrix(as_rows(r), n, stim_index) for r in rdms]
+    if nan_pairs is not None:
+        nan_pairs.extend(int(np.isnan(m[np.triu_indices(len(m), 1)]).sum()) for m in mats)
+    return spec.compute(mats)
 
 
 def similarity_torch(rdms, method: str = "cosine", block: int = 1024) -> np.ndarray:
@@ -176,4 +192,4 @@ def similarity_torch(rdms, method: str = "cosine", block: int = 1024) -> np.ndar
     if not isinstance(spec, AccumulatedComparison):
         raise ValueError(f"{method!r} needs whole matrices; on-device methods: "
                          f"{COMPARISONS.where(lambda e: isinstance(e, AccumulatedComparison))}")
-    return spec.from_stats(*pair_stats_torch(rdms, block))
+    return spec.from_stats(*pair_stats_torch(rdms, block)[:3])

@@ -56,6 +56,11 @@ def iter_features(model, images, nodes, batch_size=500, device="cpu", preprocess
                     if not torch.equal(feats[node].reshape(len(x), -1), feats[prev].reshape(len(x), -1)):
                         raise RuntimeError(f"node {node} stopped being a copy of {prev}: model not deterministic?")
             out = {n: feats[n].reshape(len(x), -1).float().cpu().numpy() for n in nodes if n not in aliases}
+            for n, v in out.items():
+                if not np.isfinite(v).all():
+                    bad = int((~np.isfinite(v)).sum())
+                    raise ValueError(f"node {n!r}: {bad} non-finite activations (NaN or inf) in images "
+                                     f"{start}..{start + len(x) - 1}; the network's output is not usable here")
             yield start, out, aliases, shapes
 
 

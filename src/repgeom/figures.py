@@ -119,14 +119,19 @@ def _class_ticks(ax, labels, classes=None):
 
 
 def rdm_panels(cube, layers, separability=None, title=None, display=None):
-    """The tutorial's plot_rdms: one RDM per layer, each divided by its maximum, one shared colour bar."""
+    """The tutorial's plot_rdms: one RDM per layer, each divided by its maximum, one shared colour bar.
+
+    ``cube`` is a :class:`repgeom.cubes.Cube` (only the shown layers are read); the separability per
+    layer comes from the cube unless given.
+    """
+    separability = separability if separability is not None else cube.separability
     plt = _mpl()
     k = len(layers)
     fig, axes = plt.subplots(1, k, figsize=(2.6 * k + 1.2, 3.4), squeeze=False)
-    labels = cube.label_i.values
+    labels = cube.labels
     im = None
     for ax, layer in zip(axes[0], layers):
-        D = cube.rdm.sel(layer=layer).values.astype(np.float64)
+        D = cube.matrix(layer)
         peak = np.nanmax(D)
         im = ax.imshow(D / peak if peak > 0 else D, cmap="magma_r", vmin=0, vmax=1, interpolation="nearest")
         sub = f"{layer}" + (f"\nseparability {separability[layer]:.2f}" if separability else "")
@@ -138,7 +143,7 @@ def rdm_panels(cube, layers, separability=None, title=None, display=None):
     what = f"FGSM eps {eps:g} against {cube.attrs.get('attacked_model')}" if eps else "clean images"
     name = (display or {}).get("label") or cube.attrs["model"]
     fig.suptitle(title or f"RDMs of {name} on {cube.attrs['stimulus_set']} ({what}, "
-                 f"N={cube.sizes['stim_i']}); stimuli grouped by class", fontsize=11)
+                 f"N={len(cube.ids)}); stimuli grouped by class", fontsize=11)
     return fig
 
 

@@ -115,11 +115,14 @@ def path(entries: Sequence[Entry], n: int, compare_method: str = "cosine", dista
         names += [e.name] * len(e.layers)
         layers += list(e.layers)
         kinds += [e.kind] * len(e.layers)
-    sim = compare.similarity(rdms, n, compare_method, block=block, stim_index=stim_index)
+    nan_pairs = []
+    sim = compare.similarity(rdms, n, compare_method, block=block, stim_index=stim_index, nan_pairs=nan_pairs)
     dist = similarity_to_distance(sim, distance)
     emb = (embed or (lambda d: embed_mds(d, seed=seed)))(dist)
     shown = ~hidden_duplicates(names, layers, kinds, sim)
-    return Path(names, layers, kinds, sim, dist, emb, shown)
+    m = n if stim_index is None else len(stim_index)
+    return Path(names, layers, kinds, sim, dist, emb, shown,
+                {"nan_pairs": np.array(nan_pairs, dtype=np.int64), "pairs": m * (m - 1) // 2})
 
 
 def to_dataset(p: Path, attrs: dict):
@@ -141,6 +144,7 @@ def to_dataset(p: Path, attrs: dict):
         coords={"entry": idx, "entry_j": idx.copy(), "dim": np.array(["dim 1", "dim 2"], dtype=object),
                 "model": ("entry", names), "layer": ("entry", layers), "entry_kind": ("entry", kinds),
                 "model_j": ("entry_j", names.copy()), "layer_j": ("entry_j", layers.copy()),
-                "shown": ("entry", p.shown)},
+                "shown": ("entry", p.shown),
+                **({"nan_pairs": ("entry", p.extra["nan_pairs"])} if "nan_pairs" in p.extra else {})},
         attrs=jsonable(attrs),
     )

@@ -267,6 +267,10 @@ class Plan:
         n = self.set_size(s)
         return int(1000 + 3 * 4 * n * n / 1e6 + 0.4 * n)
 
+    def model_threads(self, model) -> int:
+        """torch threads of the job that materialises a model: the recipe's (training's result depends on it)."""
+        return int((self.models[model].get("train") or {}).get("threads", 2))
+
     def rdm_threads(self, s) -> int:
         """BLAS threads of an RDM job: small sets are start-up bound, so one thread and more jobs side by side."""
         return 1 if self.set_size(s) <= 1000 else 4

@@ -5,6 +5,13 @@ only when complete, so a crash never leaves a half-written store at the
 output path (a half-written Zarr still opens and reads missing chunks as
 fill values).
 
+Integrity: every array is written with zarr's ``crc32c`` codec (a checksum
+per chunk, verified by zarr whenever the chunk is read) and every chunk is
+written, so :func:`open_group` / :func:`open_dataset` can check that each
+array's metadata and all its chunks are there before anything is read; a
+missing, truncated or altered chunk is a :class:`StoreDamaged` error naming
+the store, the array and the remedy — never NaN in a result.
+
 Provenance has one schema: a stimulus store's attrs are the
 :data:`STIMULUS_KEYS`; every store made from a model's view of a set carries
 :func:`model_provenance` + :func:`stimulus_provenance` under the same keys,
@@ -44,15 +51,136 @@ def atomic_dir(path):
             shutil.rmtree(tmp)
 
 
+class StoreDamaged(ValueError):
+    """A store the workflow wrote is incomplete or altered."""
+
+
+REMEDY = "delete it and run snakemake again (it is rebuilt), or rerun the job that writes it with --forcerun"
+
+
+def _damaged(path, array, what):
+    where = f"{path}" + (f", array {array!r}" if array else "")
+    return StoreDamaged(f"{where}: {what}; {REMEDY}")
+
+
+def _codecs():
+    """Bytes-to-bytes codecs of every array: the checksum last, so it covers what is on disk."""
+    from zarr.codecs import Crc32cCodec
+
+    return [Crc32cCodec()]
+
+
+def _expected_chunks(arr):
+    n = 1
+    for size, chunk in zip(arr.shape, arr.chunks):
+        n *= -(-size // chunk) if size else 0
+    return n
+
+
+def _present_chunks(folder):
+    base = os.path.join(folder, "c")
+    if os.path.isfile(base):
+        return 1
+    return sum(len(files) for _, _, files in os.walk(base))
+
+
+def verify(path):
+    """The zarr group at ``path`` after checking that every array's metadata and every chunk is present."""
+    import zarr
+
+    if not os.path.isdir(path):
+        raise _damaged(path, None, "the store does not exist")
+    if not os.path.isfile(os.path.join(path, "zarr.json")):
+        raise _damaged(path, None, "its zarr.json (the store's metadata) is missing")
+    try:
+        g = zarr.open_group(path, mode="r")
+    except Exception as err:  # unreadable JSON, wrong format ...
+        raise _damaged(path, None, f"its metadata cannot be read ({type(err).__name__}: {err})") from None
+    for name, arr in g.arrays():
+        folder = os.path.join(path, name)
+        if not os.path.isfile(os.path.join(folder, "zarr.json")):
+            raise _damaged(path, name, "its zarr.json is missing")
+        expected, present = _expected_chunks(arr), _present_chunks(folder)
+        if present < expected:
+            raise _damaged(path, name, f"{expected - present} of its {expected} chunks are missing")
+    return g
+
+
+class CheckedArray:
+    """A zarr array whose read errors (checksum mismatch, truncated chunk) name the store and the array."""
+
+    def __init__(self, array, store, name):
+        self._array, self._store, self._name = array, store, name
+
+    def __getattr__(self, attr):
+        return getattr(self._array, attr)
+
+    def __len__(self):
+        return len(self._array)
+
+    def _read(self, how, selection):
+        try:
+            return getattr(self._array, how)(selection)
+        except Exception as err:
+            raise _damaged(self._store, self._name, f"a chunk cannot be read ({err})") from None
+
+    def __getitem__(self, selection):
+        return self._read("__getitem__", selection)
+
+    def get_orthogonal_selection(self, selection):
+        return self._read("get_orthogonal_selection", selection)
+
+
+class CheckedGroup:
+    """A verified zarr group (:func:`verify`) handing out :class:`CheckedArray` s."""
+
+    def __init__(self, path):
+        self.path = path
+        self._group = verify(path)
+        self.attrs = self._group.attrs
+
+    def __getitem__(self, name):
+        try:
+            return CheckedArray(self._group[name], self.path, name)
+        except KeyError:
+            raise _damaged(self.path, name, "no such array in the store") from None
+
+    def __contains__(self, name):
+        return name in self._group
+
+    def array_names(self):
+        return [name for name, _ in self._group.arrays()]
+
+
 def jsonable(attrs):
     """Attrs as plain JSON types (nested dicts become JSON strings only where zarr can't take them)."""
     return json.loads(json.dumps(attrs, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
 
 
 def write_dataset(ds, path, encoding=None):
-    """Write an xarray Dataset as a Zarr v3 store, atomically, with consolidated metadata."""
-    with atomic_dir(path) as tmp:
-        ds.to_zarr(tmp, zarr_format=3, consolidated=True, mode="w", encoding=encoding or {})
+    """Write an xarray Dataset as a Zarr v3 store, atomically, with consolidated metadata and checksums."""
+    import zarr
+    from zarr.codecs import ZstdCodec
+
+    encoding = dict(encoding or {})
+    for name in list(ds.variables):
+        encoding.setdefault(name, {}).setdefault("compressors", [ZstdCodec(), *_codecs()])
+    with atomic_dir(path) as tmp, zarr.config.set({"array.write_empty_chunks": True}):
+        ds.to_zarr(tmp, zarr_format=3, consolidated=True, mode="w", encoding=encoding)
+
+
+def open_dataset(path):
+    """An xarray Dataset of a verified store, loaded (so a damaged chunk is an error naming its array)."""
+    import xarray as xr
+
+    verify(path)
+    ds = xr.open_zarr(path)
+    for name in ds.variables:
+        try:
+            ds[name].load()
+        except Exception as err:
+            raise _damaged(path, name, f"a chunk cannot be read ({err})") from None
+    return ds
 
 
 def create_coords(tmp, coords, attrs):
@@ -80,19 +208,20 @@ def create_coords(tmp, coords, attrs):
         else:
             dtype = values.dtype
         arr = g.create_array(name, shape=values.shape, dtype=dtype, chunks=values.shape or (1,),
-                             dimension_names=dims)
+                             dimension_names=dims, compressors=_codecs(), config={"write_empty_chunks": True})
         arr[...] = values
     g.attrs.update(jsonable({**attrs, **({"coordinates": " ".join(others)} if others else {})}))
 
 
 def add_array(tmp, name, shape, chunks, dims, dtype="float32", attrs=None, fill_value=np.nan):
-    """An uncompressed array that xarray sees as a data variable with ``dims``."""
+    """An uncompressed, checksummed array that xarray sees as a data variable with ``dims``."""
     import zarr
 
     g = zarr.open_group(tmp, mode="r+")
-    # write_empty_chunks=True skips zarr's all-fill-value scan of every chunk (8x faster writes here)
+    # write_empty_chunks=True writes every chunk (so a missing one is detectable) and skips zarr's
+    # all-fill-value scan of each chunk (8x faster writes here)
     arr = g.create_array(name, shape=tuple(shape), chunks=tuple(chunks), dtype=dtype, dimension_names=list(dims),
-                         fill_value=fill_value, compressors=None, config={"write_empty_chunks": True})
+                         fill_value=fill_value, compressors=_codecs(), config={"write_empty_chunks": True})
     if attrs:
         arr.attrs.update(jsonable(attrs))
     return arr
@@ -105,9 +234,8 @@ def consolidate(tmp):
 
 
 def open_group(path):
-    import zarr
-
-    return zarr.open_group(path, mode="r")
+    """A store of the workflow for reading: verified complete, read errors naming the store and the array."""
+    return CheckedGroup(path)
 
 
 def read_attrs(path):
@@ -162,7 +290,7 @@ def write_features_store(out, batches, ids, labels, attrs, chunk_rows, progress=
 
 STIMULUS_KEYS = ("stimulus_set", "stimulus_kind", "stimulus_spec", "classes", "label_space", "data_source",
                  "eps", "attacked_model", "attacked_checkpoint_md5", "base_set")
-MODEL_KEYS = ("model", "model_kind", "checkpoint_md5", "checkpoint_source")
+MODEL_KEYS = ("model", "model_kind", "checkpoint_md5", "checkpoint_source", "source_md5")
 
 
 def stimulus_provenance(attrs):
@@ -174,7 +302,7 @@ def model_provenance(record):
     """The model keys from a model record (``results/checkpoints/{model}.json``) or a store's attrs."""
     if "kind" in record and "model_kind" not in record:  # a model record
         return {"model": record["model"], "model_kind": record["kind"], "checkpoint_md5": record.get("md5"),
-                "checkpoint_source": record.get("source")}
+                "checkpoint_source": record.get("source"), "source_md5": record.get("source_md5")}
     return {k: record.get(k) for k in MODEL_KEYS}
 
 

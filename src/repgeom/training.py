@@ -28,6 +28,7 @@ class Recipe:
     gamma: float = 0.7
     seed: int = 1
     fgsm_eps: float = 0.2
+    threads: int = 2
     log_interval: int = 20
 
 

@@ -5,6 +5,7 @@ rule embedding:
         directory(f"{RESULTS}/embeddings/{{model}}/{{set}}/{{embedding}}.zarr"),
     params:
         spec=embedding_spec,
+        blas_threads=1,  # fixed, not Snakemake's allotment: results must not depend on --cores
         code=code_version("embedding", "dimreduction", "store"),
     priority: 10  # the longest jobs (t-SNE, MDS): start them first so short jobs fill the gaps
     threads: 1
@@ -18,7 +19,8 @@ rule embedding:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} python -m repgeom.steps.embedding"
+        "OMP_NUM_THREADS={params.blas_threads} OPENBLAS_NUM_THREADS={params.blas_threads}"
+        " python -m repgeom.steps.embedding"
         " --spec {params.spec:q} --features {input.features} --out {output} > {log} 2>&1"
 
 
@@ -32,6 +34,7 @@ rule analysis:
         metrics=f"{RESULTS}/metrics/{{section}}/{{name}}.json",
     params:
         spec=analysis_spec,
+        blas_threads=1,
         code=analysis_code,
     threads: 1
     resources:
@@ -44,7 +47,8 @@ rule analysis:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} python -m repgeom.steps.analysis"
+        "OMP_NUM_THREADS={params.blas_threads} OPENBLAS_NUM_THREADS={params.blas_threads}"
+        " python -m repgeom.steps.analysis"
         " --section {wildcards.section} --spec {params.spec:q} --inputs {input.inputs}"
         " --out {output.store} --metrics {output.metrics} > {log} 2>&1"
 

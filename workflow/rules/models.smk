@@ -34,12 +34,13 @@ checkpoint prepare_model:
         spec=lambda w: as_json(PLAN.model_spec(w.model)),
         args=model_args,
         fgsm_eps=config["evaluation"]["fgsm_eps"],
+        torch_threads=lambda w: PLAN.model_threads(w.model),  # fixed: the weights must not depend on --cores
         device=config["device"],
         code=code_version(
             "prepare_model", "checkpoints", "models", "training", "networks", "attacks", "mnist", "download",
             "preprocess"
         ),
-    threads: 2
+    threads: lambda w: PLAN.model_threads(w.model)
     resources:
         mem_mb=2000,
         runtime=60,
@@ -51,5 +52,5 @@ checkpoint prepare_model:
         "../envs/repgeom.yaml"
     shell:
         "python -m repgeom.steps.prepare_model --model {wildcards.model} --spec {params.spec:q} {params.args}"
-        " --fgsm-eps {params.fgsm_eps} --threads {threads} --device {params.device}"
+        " --fgsm-eps {params.fgsm_eps} --threads {params.torch_threads} --device {params.device}"
         " --out {output.checkpoint} --record {output.record} > {log} 2>&1"

@@ -6,6 +6,7 @@ rule features:
     params:
         nodes=feature_nodes,
         batch_size=FEATURE_OPTS["batch_size"],
+        torch_threads=1,  # fixed, not Snakemake's allotment: results must not depend on --cores
         device=config["device"],
         code=code_version("features", "features", "store", "checkpoints", "networks", "nodes", "preprocess", "models"),
     threads: 1
@@ -21,7 +22,7 @@ rule features:
     shell:
         "python -m repgeom.steps.features --checkpoint {input.checkpoint} --record {input.record}"
         " --stimuli {input.stimuli} --nodes {params.nodes:q} --batch-size {params.batch_size}"
-        " --device {params.device} --threads {threads} --out {output} > {log} 2>&1"
+        " --device {params.device} --threads {params.torch_threads} --out {output} > {log} 2>&1"
 
 
 rule rdm:
@@ -33,6 +34,7 @@ rule rdm:
         nodes=cube_nodes,
         block=FEATURE_OPTS["rdm_block"],
         chunk=FEATURE_OPTS["rdm_chunk"],
+        blas_threads=lambda w: PLAN.rdm_threads(w.set),  # planned, whatever Snakemake allots
         device=config["device"],
         code=code_version("rdm", "rdm", "cubes", "store", "errors"),
     threads: lambda w: PLAN.rdm_threads(w.set)
@@ -46,7 +48,7 @@ rule rdm:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} python -m repgeom.steps.rdm"
+        "OMP_NUM_THREADS={params.blas_threads} OPENBLAS_NUM_THREADS={params.blas_threads} python -m repgeom.steps.rdm"
         " --features {input.features} --method {wildcards.method} --nodes {params.nodes:q} --block {params.block}"
         " --chunk {params.chunk} --device {params.device} --out {output} > {log} 2>&1"
 
@@ -57,6 +59,7 @@ rule labels_rdm:
     output:
         directory(f"{RESULTS}/labels/{{method}}/{{set}}.zarr"),
     params:
+        blas_threads=1,
         code=code_version("labels_rdm", "rdm", "cubes", "store"),
     threads: 1
     resources:
@@ -69,7 +72,8 @@ rule labels_rdm:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} python -m repgeom.steps.labels_rdm"
+        "OMP_NUM_THREADS={params.blas_threads} OPENBLAS_NUM_THREADS={params.blas_threads}"
+        " python -m repgeom.steps.labels_rdm"
         " --stimuli {input} --method {wildcards.method} --out {output} > {log} 2>&1"
 
 

@@ -6,6 +6,7 @@ rule stimuli:
     params:
         spec=stimuli_spec,
         args=stimuli_args,
+        torch_threads=1,  # fixed, not Snakemake's allotment: FGSM images must not depend on --cores
         device=config["device"],
         code=code_version("stimuli", "stimuli", "attacks", "mnist", "store", "checkpoints", "networks", "preprocess"),
     threads: 1
@@ -20,7 +21,7 @@ rule stimuli:
         "../envs/repgeom.yaml"
     shell:
         "python -m repgeom.steps.stimuli --set {wildcards.set} --spec {params.spec:q} {params.args}"
-        " --device {params.device} --threads {threads} --out {output} > {log} 2>&1"
+        " --device {params.device} --threads {params.torch_threads} --out {output} > {log} 2>&1"
 
 
 rule accuracy:
@@ -32,6 +33,7 @@ rule accuracy:
         f"{RESULTS}/accuracy.csv",
     params:
         pairs=as_json(ACCURACY_PAIRS),
+        torch_threads=1,
         code=code_version("accuracy", "training", "checkpoints", "networks", "preprocess", "models"),
     threads: 1
     resources:
@@ -45,4 +47,4 @@ rule accuracy:
         "../envs/repgeom.yaml"
     shell:
         "python -m repgeom.steps.accuracy --checkpoints {input.checkpoints} --records {input.records}"
-        " --stimuli {input.stimuli} --pairs {params.pairs:q} --threads {threads} --out {output} > {log} 2>&1"
+        " --stimuli {input.stimuli} --pairs {params.pairs:q} --threads {params.torch_threads} --out {output} > {log} 2>&1"

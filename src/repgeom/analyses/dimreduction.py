@@ -74,9 +74,9 @@ class DimReduction(AnalysisKind):
         import numpy as np
         import xarray as xr
 
-        from ..store import jsonable
+        from ..store import jsonable, open_dataset
 
-        parts = [xr.open_zarr(path).sel(layer=job["nodes"]) for path in inputs]
+        parts = [open_dataset(path).sel(layer=job["nodes"]) for path in inputs]
         first = parts[0]
         labels = first.label.values
         emb = np.stack([p.embedding.values for p in parts])

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from . import AnalysisKind, register
+
+log = logging.getLogger("repgeom")
+
+PROVENANCE_KEYS = ("source_kind", "model_kind", "checkpoint_md5", "checkpoint_source", "source_md5", "method",
+                   "reference_sha256", "stimulus_set", "stimulus_spec", "data_source", "eps", "attacked_model",
+                   "attacked_checkpoint_md5")
+
+
+def _provenance(attrs):
+    """What a path entry's numbers come from: its cube's model/reference and stimulus provenance."""
+    return {k: attrs[k] for k in PROVENANCE_KEYS if attrs.get(k) not in (None, "")}
 
 
 class PathAnalysis(AnalysisKind):
@@ -102,9 +115,10 @@ class PathAnalysis(AnalysisKind):
         from .. import metrics, paths
         from ..cubes import Cube
 
-        entries, ids, first = [], None, None
+        entries, ids, first, provenance = [], None, None, {}
         for e in job["entries"]:
             cube = Cube(e["cube"])
+            provenance[e["name"]] = _provenance(cube.attrs)
             if ids is None:
                 ids, first = cube.ids, e["cube"]
             elif [str(v) for v in ids.tolist()] != [str(v) for v in cube.ids.tolist()]:
@@ -114,6 +128,15 @@ class PathAnalysis(AnalysisKind):
         n = len(ids)
         p = paths.path(entries, n, job["compare"], job["distance"], job["seed"], stim_index=stim_index)
         per_entry = metrics.path_metrics(p.distance, p.names, p.layers, p.kinds)
+        nan_pairs = {}
+        for name, layer, k in zip(p.names, p.layers, p.extra["nan_pairs"]):
+            if k:
+                nan_pairs.setdefault(name, {})[layer] = int(k)
+                if k >= p.extra["pairs"]:
+                    log.warning("%s: the RDM of %s %s has no valid stimulus pair (all NaN: constant patterns); "
+                                "its similarity to everything is 0", job["analysis"], name, layer)
+        for name, counts in nan_pairs.items():
+            per_entry[name]["nan_pairs"] = counts
         models = [e["name"] for e in job["entries"] if e["kind"] == "model"]
         to_labels = {m: per_entry[m]["last_layer_distance_to_labels"] for m in models
                      if per_entry[m]["last_layer_distance_to_labels"] is not None}
@@ -121,10 +144,12 @@ class PathAnalysis(AnalysisKind):
                  "entry_kinds": [e["kind"] for e in job["entries"]], "stimulus_set": job["stimuli"],
                  "rdm_method": job["rdm_method"], "compare": job["compare"], "distance": job["distance"],
                  "seed": job["seed"], "n_stimuli": n, "last_layer_distance_to_labels": to_labels,
-                 "last_layer_distance_to": {m: per_entry[m]["last_layer_distance_to"] for m in models}}
+                 "last_layer_distance_to": {m: per_entry[m]["last_layer_distance_to"] for m in models},
+                 "pairs": p.extra["pairs"], "provenance": provenance}
         record = {"kind": self.record_kind, "analysis": job["analysis"], "stimulus_set": job["stimuli"],
                   "n_stimuli": n, "rdm_method": job["rdm_method"], "compare": job["compare"],
-                  "distance": job["distance"], "models": per_entry,
+                  "distance": job["distance"], "models": per_entry, "provenance": provenance,
+                  "pairs": p.extra["pairs"],
                   "definition": f"{job['distance']} distance between RDMs ({job['compare']} similarity); "
                                 "path_length: sum over consecutive layers of a model"}
         return paths.to_dataset(p, attrs), record

@@ -58,9 +58,9 @@ class PathComparison(AnalysisKind):
         import xarray as xr
 
         from .. import paths
-        from ..store import jsonable
+        from ..store import jsonable, open_dataset
 
-        ref, other = (xr.open_zarr(p) for p in inputs)
+        ref, other = (open_dataset(p) for p in inputs)
         key = lambda ds: [f"{m}/{l}" for m, l in zip(ds.model.values, ds.layer.values)]  # noqa: E731
         if key(ref) != key(other):
             raise ValueError(f"{inputs[0]} and {inputs[1]} have different entries; only paths over the same "

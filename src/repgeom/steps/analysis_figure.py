@@ -6,11 +6,10 @@ from ._shell import log, main, save_figure
 
 
 def run(a):
-    import xarray as xr
-
     from ..analyses import ANALYSES
+    from ..store import open_dataset
 
-    fig = ANALYSES[a.section].draw(xr.open_zarr(a.store), json.loads(a.display))
+    fig = ANALYSES[a.section].draw(open_dataset(a.store), json.loads(a.display))
     save_figure(fig, a.out, dpi=a.dpi)
     log.info("wrote %s", a.out)
 

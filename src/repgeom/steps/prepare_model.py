@@ -79,6 +79,7 @@ def run(a):
     build = kind.build_spec(spec)
     record = {"model": a.model, "kind": spec["kind"], "build": build, "label_space": kind.label_space(spec)}
     data = mnist.read(a.data) if a.data else None
+    record["torch_threads"] = torch.get_num_threads()  # fixed by the plan, not by Snakemake's allotment
     if data is not None:
         record["data"] = data.record()
     net, weights = _weights_from(a, spec, kind, build, record, data)

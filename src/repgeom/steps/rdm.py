@@ -1,6 +1,7 @@
 """RDM cube (layer x stim_i x stim_j) of a model's features on a stimulus set."""
 
 import json
+import os
 
 from ._shell import light_device, log, main, provenance
 
@@ -14,7 +15,8 @@ def run(a):
     nodes = json.loads(a.nodes)
     attrs = {"method": a.method, "source_kind": "model", **store.model_provenance(fattrs),
              **store.stimulus_provenance(fattrs), "aliases": fattrs.get("aliases", {}),
-             "description": RDM_METHODS[a.method].description, **provenance()}
+             "description": RDM_METHODS[a.method].description,
+             "blas_threads": int(os.environ.get("OPENBLAS_NUM_THREADS") or 0) or None, **provenance()}
     labels = g["label"][:]
     separability = {}
     matrices = cubes.with_separability(

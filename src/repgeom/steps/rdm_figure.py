@@ -6,18 +6,15 @@ from ._shell import log, main, save_figure
 
 
 def run(a):
-    import xarray as xr
-
     from .. import figures
     from ..cubes import Cube
 
     layers = json.loads(a.nodes)
-    sep = Cube(a.cube).separability
-    cube = xr.open_zarr(a.cube)
-    fig = figures.rdm_panels(cube, layers, separability=sep, display=json.loads(a.display))
+    cube = Cube(a.cube)
+    fig = figures.rdm_panels(cube, layers, display=json.loads(a.display))
     save_figure(fig, a.out, dpi=150)
     log.info("%s %s on %s: separability %s", a.request, cube.attrs["model"], cube.attrs["stimulus_set"],
-             ", ".join(f"{k} {sep[k]:.2f}" for k in layers))
+             ", ".join(f"{k} {cube.separability[k]:.2f}" for k in layers))
 
 
 def add_arguments(p):
