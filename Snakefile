@@ -4,7 +4,8 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# config.yaml (and any --configfile) is read by common.smk with a strict YAML loader: syntax errors with
+# their line and column, repeated keys refused; then validated against the schema before any job.
 
 
 include: "workflow/rules/common.smk"
@@ -21,3 +22,11 @@ rule all:
     input:
         PLAN.targets(),
     default_target: True
+
+
+onsuccess:
+    print("\n".join(summary_lines(RESULTS, list(MODELS))), file=sys.stderr)
+
+
+onerror:
+    print("\n".join(failure_lines(RESULTS, RUN_STARTED)), file=sys.stderr)

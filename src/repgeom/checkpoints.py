@@ -38,8 +38,18 @@ def _safe_globals():
 _GLOBAL_RE = re.compile(r"(?:Unsupported global: GLOBAL|global|GLOBAL)\s+([\w.]+)")
 
 
+def _head(path, n=24):
+    try:
+        with open(path, "rb") as f:
+            return f.read(n)
+    except OSError:
+        return b""
+
+
 def _refusal(path, err, tutorial):
     text = str(err)
+    if "Unsupported operand" in text or "invalid load key" in text:  # not a pickle at all (an HTML page, ...)
+        return CheckpointRefused(f"{path}: not a loadable torch checkpoint (it starts with {_head(path)!r})")
     m = _GLOBAL_RE.search(text)
     if m:
         name = m.group(1) if "." in m.group(1) else f"builtins.{m.group(1)}"

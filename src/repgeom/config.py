@@ -152,6 +152,39 @@ def assemble(base: dict) -> dict:
     return schema
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping (plain YAML keeps the last one, silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(f"line {key_node.start_mark.line + 1}, column {key_node.start_mark.column + 1}: "
+                                  f"key {key!r} is given twice in this mapping (first at line {seen[key] + 1}); "
+                                  f"YAML would silently keep the last one")
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(path):
+    """A config file's contents; syntax errors and repeated keys are errors naming the file, line and column."""
+    try:
+        with open(path) as f:
+            return yaml.load(f, Loader=_StrictLoader) or {}
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        context = ""
+        if err.context and err.context_mark and err.problem:
+            context = f" ({err.context} at line {err.context_mark.line + 1}, column {err.context_mark.column + 1})"
+        raise ConfigError(f"{path}: {where}{err.problem or err.context}{context}") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.strerror})") from None
+
+
 def load_schema(path):
     """The assembled schema (the YAML file at ``path`` completed from the registries)."""
     with open(path) as f:
@@ -196,6 +229,84 @@ def _try(plan, model, request, where):
     return []
 
 
+def _source_problems(cfg):
+    """What the MNIST source and the checkpoint files allow, known before any job runs."""
+    from .mnist import IDX_FILES, has_idx, _find_idx, idx_header, MnistUnavailable
+
+    problems = []
+    data = cfg.get("data", {})
+    if data.get("source") == "idx":
+        folder = data.get("idx_dir")
+        if not folder:
+            problems.append("config.data.idx_dir: needed with source: idx (the folder of the four IDX files)")
+        elif not has_idx(folder):
+            missing = [s for s in IDX_FILES.values() if not _find_idx(folder, s)]
+            problems.append(f"config.data.idx_dir: {folder!r} lacks {missing}")
+        else:
+            try:
+                counts = {key: idx_header(_find_idx(folder, stem))[0] for key, stem in IDX_FILES.items()}
+                for split in ("train", "test"):
+                    if counts[f"{split}_images"] != counts[f"{split}_labels"]:
+                        problems.append(
+                            f"config.data.idx_dir: {_find_idx(folder, IDX_FILES[split + '_images'])} holds "
+                            f"{counts[split + '_images']:,} images but "
+                            f"{_find_idx(folder, IDX_FILES[split + '_labels'])} {counts[split + '_labels']:,} labels")
+            except MnistUnavailable as err:
+                problems.append(f"config.data.idx_dir: {err}")
+    for name, spec in (cfg.get("models") or {}).items():
+        path = (spec.get("checkpoint") or {}).get("path")
+        if path and not os.path.isfile(path):
+            problems.append(f"config.models.{name}.checkpoint.path: file {path!r} does not exist")
+        folder = spec.get("path") if spec.get("kind") == "module" else None
+        if folder and not os.path.isdir(folder):
+            problems.append(f"config.models.{name}.path: folder {folder!r} does not exist")
+    return problems
+
+
+def _heldout_counts(cfg):
+    """Held-out digits per class of the configured MNIST source, where the config alone tells (else None)."""
+    import numpy as np
+
+    data = cfg.get("data", {})
+    if data.get("source") == "embedded":
+        return np.full(10, int(data.get("embedded_heldout_per_class", 100)))
+    if data.get("source") == "idx" and data.get("idx_dir"):
+        from .mnist import _find_idx
+
+        path = _find_idx(data["idx_dir"], "t10k-labels-idx1-ubyte")
+        if path and not path.endswith(".gz"):
+            labels = np.fromfile(path, dtype=np.uint8, offset=8)
+            return np.bincount(labels, minlength=10)
+    return None
+
+
+def _size_problems(cfg):
+    """Stimulus sets larger than the held-out split; t-SNE perplexities too large for their set."""
+    from .plan import Plan
+
+    problems = []
+    counts = _heldout_counts(cfg)
+    for name, spec in (cfg.get("stimuli") or {}).items():
+        if counts is None:
+            break
+        if spec["kind"] == "per_class" and spec["n"] > counts.min():
+            problems.append(f"config.stimuli.{name}.n: {spec['n']} per class, but the {cfg['data']['source']} "
+                            f"held-out split has only {int(counts.min())} of its rarest class")
+        if spec["kind"] == "first" and spec["n"] > counts.sum():
+            problems.append(f"config.stimuli.{name}.n: the first {spec['n']}, but the {cfg['data']['source']} "
+                            f"held-out split has {int(counts.sum())} digits")
+    if problems:
+        return problems
+    plan = Plan(cfg)
+    for name, spec in (cfg.get("dimreduction") or {}).items():
+        if "t-SNE" in spec.get("methods", []) and spec.get("stimuli") in plan.sets:
+            n = plan.set_size(spec["stimuli"])
+            if spec["perplexity"] >= (n - 1) / 3:
+                problems.append(f"config.dimreduction.{name}.perplexity: {spec['perplexity']:g} is too large for "
+                                f"{n} stimuli (t-SNE needs less than (N - 1) / 3 = {(n - 1) / 3:.1f})")
+    return problems
+
+
 def _cross_checks(cfg):
     from . import analyses
     from .models import MODEL_KINDS
@@ -217,23 +328,36 @@ def _cross_checks(cfg):
     stimuli = cfg.get("stimuli", {})
     for name, spec in stimuli.items():
         problems += STIMULUS_KINDS[spec["kind"]].check(name, spec, cfg)
+    from .stimuli import expand_sets
+
+    concrete = expand_sets(stimuli) if not problems else {}
     for name, spec in (cfg.get("rdms") or {}).items():
         for m in spec.get("models", []):
             if m not in models:
                 problems.append(f"config.rdms.{name}: unknown model {m!r}; configured models: {sorted(models)}")
         for s in spec.get("stimuli", []):
-            if s not in stimuli:
-                problems.append(f"config.rdms.{name}: unknown stimulus set {s!r}; configured sets: {sorted(stimuli)}")
+            if s not in stimuli and s not in concrete:  # a set, an eps sweep, or one eps of a sweep
+                problems.append(f"config.rdms.{name}: unknown stimulus set {s!r}; configured sets: "
+                                f"{sorted(set(stimuli) | set(concrete))}")
     for name, spec in (cfg.get("references") or {}).items():
         if name in models:
             problems.append(f"config.references.{name}: a model has this name too; names must tell entries apart")
+        if not os.path.exists(spec["path"]):
+            problems.append(f"config.references.{name}.path: {spec['path']!r} does not exist")
+            continue
         try:
             format_of(spec)
         except ValueError as err:
             problems.append(f"config.references.{name}.path: {err}")
+        order = spec.get("stimulus_order")
+        if isinstance(order, str) and not os.path.isfile(order):
+            problems.append(f"config.references.{name}.stimulus_order: file {order!r} does not exist")
     for section in analyses.ANALYSES:
         for name, spec in (cfg.get(section) or {}).items():
             problems += analyses.ANALYSES[section].check(name, spec, cfg)
+    problems += _source_problems(cfg)
+    if not problems:
+        problems += _size_problems(cfg)
     if not problems:
         problems += _node_problems(cfg)
     return problems

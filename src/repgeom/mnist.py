@@ -88,9 +88,33 @@ def has_idx(folder):
     return bool(folder) and all(_find_idx(folder, stem) for stem in IDX_FILES.values())
 
 
+def idx_header(path):
+    """(item count, shape of one item) from an IDX file's header, checking the file holds all its bytes."""
+    import struct
+
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4 or head[:2] != b"\0\0" or head[2] != 8 or not 1 <= head[3] <= 3:
+                raise MnistUnavailable(f"{path}: not an IDX file of unsigned bytes (header {head!r})")
+            dims = struct.unpack(f">{head[3]}I", f.read(4 * head[3]))
+            expected = int(np.prod(dims))
+            got = len(f.read(expected + 1)) if path.endswith(".gz") else os.path.getsize(path) - 4 - 4 * head[3]
+    except (OSError, EOFError, struct.error) as err:
+        raise MnistUnavailable(f"{path}: unreadable IDX file ({err})") from None
+    if got < expected:
+        raise MnistUnavailable(f"{path}: truncated IDX file: {got:,} of its {expected:,} data bytes "
+                               f"({dims[0]:,} items of {dims[1:] or 'one byte'})")
+    if got > expected:
+        raise MnistUnavailable(f"{path}: {got - expected:,} bytes more than its header ({dims}) announces")
+    return dims[0], tuple(dims[1:])
+
+
 def _read_idx(path):
     from torchvision.datasets.mnist import read_image_file, read_label_file
 
+    idx_header(path)
     reader = read_image_file if "images" in os.path.basename(path) else read_label_file
     if not path.endswith(".gz"):
         return reader(path).numpy()
@@ -112,6 +136,11 @@ def load_idx(folder):
     arrays = {key: _read_idx(_find_idx(folder, stem)) for key, stem in IDX_FILES.items()}
     for key in ("train_labels", "test_labels"):
         arrays[key] = arrays[key].astype(np.int64)
+    for split in ("train", "test"):
+        n_img, n_lab = len(arrays[f"{split}_images"]), len(arrays[f"{split}_labels"])
+        if n_img != n_lab:
+            raise MnistUnavailable(f"{_find_idx(folder, IDX_FILES[split + '_images'])} holds {n_img:,} images but "
+                                   f"{_find_idx(folder, IDX_FILES[split + '_labels'])} {n_lab:,} labels")
     return Mnist(**arrays, source="idx", details={"idx_dir": os.path.abspath(folder)})
 
 
@@ -230,9 +259,15 @@ def read(path):
     """Read a Mnist written by :func:`save`."""
     import json
 
-    with np.load(path) as z:
-        record = json.loads(str(z["record"]))
-        return Mnist(
-            z["train_images"], z["train_labels"], z["test_images"], z["test_labels"],
-            source=record.pop("source"), details=record, test_source_index=z["test_source_index"],
-        )
+    import zipfile
+
+    try:
+        with np.load(path) as z:
+            record = json.loads(str(z["record"]))
+            return Mnist(
+                z["train_images"], z["train_labels"], z["test_images"], z["test_labels"],
+                source=record.pop("source"), details=record, test_source_index=z["test_source_index"],
+            )
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError) as err:
+        raise MnistUnavailable(f"{path}: not a complete MNIST file written by repgeom ({type(err).__name__}: "
+                               f"{err}); delete it and run snakemake again") from None

@@ -5,16 +5,42 @@ import json
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
-from repgeom.config import ConfigError, load_schema, validate as validate_config
+from snakemake.utils import update_config
+
+from repgeom.config import ConfigError, load_schema, load_yaml, validate as validate_config
 from repgeom.analyses import ANALYSES
 from repgeom.plan import Plan, as_json
 from repgeom.rdm import RDM_METHODS
+from repgeom.runinfo import failure_lines, summary_lines
+
+RUN_STARTED = time.time()
+DEFAULT_CONFIGFILE = "config.yaml"
+
+
+def load_config():
+    """config.yaml (as Snakemake's configfile directive would), then --configfile files and --config values.
+
+    Every file is read with repgeom's strict YAML loader, so a syntax error names its line and column and a
+    key given twice is refused (Snakemake's own loader keeps the last one silently).
+    """
+    merged = {}
+    if os.path.exists(DEFAULT_CONFIGFILE):
+        update_config(merged, load_yaml(DEFAULT_CONFIGFILE))
+    elif not workflow.overwrite_configfiles:
+        raise ConfigError(f"no {DEFAULT_CONFIGFILE} in {os.getcwd()} and no --configfile given")
+    for path in workflow.overwrite_configfiles:  # already merged into `config` by Snakemake: check them strictly
+        load_yaml(str(path))
+    update_config(merged, config)  # --configfile contents and --config values win, as with the directive
+    return merged
+
 
 try:
-    config = validate_config(config, load_schema(os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")))
+    config = validate_config(load_config(),
+                             load_schema(os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")))
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 

@@ -95,3 +95,11 @@ def main(description, add_arguments, run, argv=None):
         log.debug("traceback", exc_info=True)
         log.error("%s", err)
         raise SystemExit(1) from None
+    except SystemExit as err:
+        if err.code not in (None, 0):
+            log.error("%s", err.code)
+        raise SystemExit(1 if err.code not in (None, 0) else 0) from None
+    except Exception as err:  # a bug, not a user error: keep the traceback, and still one line for the console
+        log.exception("traceback")
+        log.error("unexpected %s: %s (a bug in repgeom; the traceback is above)", type(err).__name__, err)
+        raise SystemExit(1) from None

