@@ -41,6 +41,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(body, "test status")
         elif kind == "hang":
             time.sleep(body)
+        elif kind == "slow":  # the whole body, trickled over ~2.5 s (something to interrupt mid-download)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            step = max(1, len(body) // 25)
+            try:
+                for i in range(0, len(body), step):
+                    self.wfile.write(body[i:i + step])
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
 
 @pytest.fixture

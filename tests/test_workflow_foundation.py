@@ -68,7 +68,12 @@ def test_small_end_to_end_run(tmp_path, http_server, closed_port, tutorial_check
                                                           "md5": "0" * 32}, "train": {"epochs": 1, "seed": 3}},
         "trainonly": {"arch": "recurrent", "train": {"epochs": 1}},
     })
-    run_snakemake(tmp_path, "--cores", "2")
+    proc = run_snakemake(tmp_path, "--cores", "2")
+    summary = proc.stderr[proc.stderr.index("repgeom: run complete."):]  # where the data and each model came from
+    assert "data: MNIST from idx: 600 training / 200 held-out digits" in summary
+    assert f"served         feedforward  downloaded from {url}" in summary
+    assert "offline        feedforward  trained here (download unreachable" in summary
+    assert "trainonly      recurrent    trained here (train-only model)" in summary
     res = tmp_path / "results" / "checkpoints"
     rec = {m: json.loads((res / f"{m}.json").read_text()) for m in ("served", "offline", "trainonly")}
     assert rec["served"]["source"] == "downloaded" and rec["served"]["source_md5"] == md5_of(tutorial_checkpoint)

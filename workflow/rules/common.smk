@@ -76,6 +76,15 @@ def code_version(step, *modules):
     return h.hexdigest()[:16]
 
 
+def mnist_inputs(wildcards):
+    from repgeom.mnist import IDX_FILES, _find_idx, has_idx
+
+    folder = config["data"]["idx_dir"]
+    if config["data"]["source"] in ("idx", "auto") and folder and has_idx(folder):
+        return [_find_idx(folder, stem) for stem in IDX_FILES.values()]
+    return []
+
+
 # ---- models: manifests (a Snakemake checkpoint for kinds whose nodes only tracing knows) ---------------
 
 def manifest_of(model):

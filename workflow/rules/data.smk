@@ -3,6 +3,8 @@ localrules:
 
 
 rule mnist:
+    input:
+        mnist_inputs,  # the IDX files when the source is a local copy: a changed file reruns the data step
     output:
         f"{RESULTS}/data/mnist.npz",
     params:

@@ -93,8 +93,11 @@ class DimReduction(AnalysisKind):
                     "layer": np.array(job["nodes"], dtype=object), "stim": first.stim.values,
                     "label": ("stim", labels), "dim": first.dim.values},
             attrs=jsonable(attrs))
+        from ..store import MODEL_KEYS, STIMULUS_KEYS
+
+        provenance = {k: first.attrs.get(k) for k in MODEL_KEYS + STIMULUS_KEYS if first.attrs.get(k) is not None}
         record = {"kind": self.record_kind, "analysis": job["analysis"], "model": job["model"],
-                  "stimulus_set": job["stimuli"], "silhouette": scores,
+                  "stimulus_set": job["stimuli"], "silhouette": scores, "provenance": provenance,
                   "definition": "silhouette score of the class labels in each 2-D view (Euclidean; "
                                 "1 = tight separate classes, 0 = overlapping)"}
         return ds, record

@@ -54,6 +54,8 @@ class PathComparison(AnalysisKind):
         return {"comparison": name, "reference": spec["reference"], "other": spec["other"]}
 
     def compute(self, job, inputs):
+        import json
+
         import numpy as np
         import xarray as xr
 
@@ -74,7 +76,9 @@ class PathComparison(AnalysisKind):
                                 "translation, scaling, rotation and reflection (0 = same shape)",
                   "distance_matrix_correlation": float(np.corrcoef(ref.distance.values[iu],
                                                                    other.distance.values[iu])[0, 1]),
-                  "entries": key(ref)}
+                  "entries": key(ref),
+                  "provenance": {"reference": json.loads(json.dumps(ref.attrs.get("provenance", {}))),
+                                 "other": json.loads(json.dumps(other.attrs.get("provenance", {})))}}
         attrs = {"comparison": job["comparison"], "reference": ref.attrs["analysis"],
                  "other": other.attrs["analysis"], "procrustes_disparity": disparity,
                  "n_stimuli_reference": ref.attrs["n_stimuli"], "n_stimuli_other": other.attrs["n_stimuli"],
