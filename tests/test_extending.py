@@ -43,6 +43,8 @@ def _config(tmp_path):
     cfg["rdms"]["probe_cosine"] = {"models": ["probe"], "stimuli": ["bars"], "method": "cosine"}
     cfg["paths"]["probe_path"] = {"stimuli": "bars", "entries": ["probe", "labels"], "compare": "msd",
                                   "rdm_method": "cosine", "distance": "one_minus"}
+    if not (tmp_path / "it.npz").exists():
+        np.savez(tmp_path / "it.npz", rdms=np.zeros((3, 3)))  # replaced by a real one where it is computed
     cfg["references"] = {"fake_it": {"path": str(tmp_path / "it.npz")}}
     cfg["layer_fits"] = {"fit": {"models": ["probe"], "stimuli": "bars", "reference": "fake_it"}}
     return cfg
