@@ -79,8 +79,11 @@ def test_summary_rows_cover_every_kind_of_record():
     from repgeom.analyses import row_makers
 
     rows = metrics.summary_rows(records, row_makers())
+    assert all(list(r) == list(metrics.SUMMARY_COLUMNS) for r in rows)
     assert {"kind": "rdm_separability", "analysis": "r", "model": "a", "stimulus_set": "s", "layer": "out",
-            "metric": "separability", "value": 5.0} in rows
+            "metric": "separability", "value": 5.0} in [{k: r[k] for k in metrics.SUMMARY_COLUMNS[:7]} for r in rows]
+    assert [r["value"] for r in rows if r["metric"] == "step_length" and r["model"] == "a"] == [1.0, 2.0]
+    assert [r["layer"] for r in rows if r["metric"] == "step_length" and r["model"] == "a"] == ["input -> h", "h -> out"]
     last = [r for r in rows if r["metric"] == "last_layer_distance_to_labels"]
     assert [(r["model"], r["layer"], r["value"]) for r in last] == [("a", "out", 0.5), ("b", "out", 1.0)]
     assert sum(r["metric"] == "distance_to_labels" for r in rows) == 5 + 1  # every model layer, and IT to labels
@@ -90,3 +93,29 @@ def test_summary_rows_cover_every_kind_of_record():
     assert [r["value"] for r in rows if r["kind"] == "path_comparison"] == [0.01, 0.99]
     with pytest.raises(ValueError, match="not a metrics record"):
         metrics.summary_rows([{"kind": "weather"}])
+
+
+def test_wilson_interval():
+    lo, hi = metrics.wilson(186, 200)  # the tutorial's 186/200, against the closed form
+    p, n, z = 0.93, 200, 1.959963984540054
+    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert lo == pytest.approx(centre - half, abs=1e-12) and hi == pytest.approx(centre + half, abs=1e-12)
+    assert metrics.wilson(200, 200)[1] == pytest.approx(1.0) and metrics.wilson(0, 50)[0] == pytest.approx(0.0)
+
+
+def test_intervals_and_paired_differences_over_replicates():
+    D, models, layers, kinds = _two_model_path()
+    rng = np.random.default_rng(0)
+    reps = [D + 0.01 * rng.standard_normal(D.shape) for _ in range(400)]
+    reps = [(r + r.T) / 2 for r in reps]
+    ci = metrics.path_metric_intervals(reps, models, layers, kinds)
+    lo, hi = ci["a"]["last_layer_distance_to"]["labels"]["ci95"]
+    assert lo < 0.5 < hi and hi - lo == pytest.approx(2 * 1.96 * 0.01 / np.sqrt(2) * np.sqrt(2), rel=0.3)
+    diffs = metrics.model_differences(metrics.path_metrics(D, models, layers, kinds), reps, models, layers, kinds)
+    (d,) = [x for x in diffs if x["target"] == "labels"]
+    assert d["models"] == ["a", "b"] and d["difference"] == pytest.approx(-0.5) and d["ci95_excludes_zero"]
+    rows = metrics.summary_rows([{"kind": "path", "analysis": "p", "stimulus_set": "s",
+                                  "models": metrics.path_metrics(D, models, layers, kinds), "intervals": ci,
+                                  "differences": diffs}])
+    (row,) = [r for r in rows if r["metric"] == "difference_last_layer_distance_to_labels"]
+    assert row["model"] == "a - b" and row["ci95_high"] < 0 and row["ci95_excludes_zero"] is True

@@ -34,13 +34,19 @@ def test_default_plan_unions_nodes_per_store_and_lists_every_target():
     targets = plan.targets()
     assert "results/figures/dimreduction/section1.png" in targets  # every figure the report shows
     assert "results/labels/euclidean/clean_50.zarr" in targets and "results/metrics/summary.csv" in targets
-    assert len(plan.accuracy_pairs()) == 4 * 7
+    assert len(plan.accuracy_pairs()) == (3 + 5) * 7  # the new-seed family is five models
     job = plan.analysis_job("paths", "exercise2_new_seed")
     assert [e["name"] for e in job["entries"]] == ["standard", "new_seed", "labels"]
     assert job["entries"][-1]["cube"] == "results/labels/euclidean/clean_50.zarr"
+    # seeds as subjects: one replicate per seed of the family, the other entries shared
+    assert [[e["source"] for e in rep] for rep in job["replicates"]] == [
+        ["standard", f"new_seed-seed{s}", "labels"] for s in (2, 3, 4, 5, 6)]
+    assert job["replicates"][2][1]["cube"] == "results/rdms/euclidean/new_seed-seed4/clean_50.zarr"
+    assert job["bootstrap"] == {"n": 200, "seed": 0}
+    assert plan.models["new_seed-seed4"]["train"]["seed"] == 4 and "seeds" not in plan.models["new_seed-seed4"]
     assert "color" not in str(job) and "label" not in job  # display settings stay out of the compute job
-    assert plan.analysis_display("paths", "exercise2_new_seed")["new_seed"] == {"label": "model new seed",
-                                                                               "color": "c"}
+    assert plan.analysis_display("paths", "exercise2_new_seed")["new_seed"] == {
+        "label": "model new seed", "color": "c", "seeds": [2, 3, 4, 5, 6]}
     assert plan.rdm_threads("first_500") == 1 and plan.set_size("fgsm_standard_50") == 500
     assert plan.needs_mnist()
 

@@ -22,6 +22,7 @@ SMALL = {
     "models": {
         "standard": {"arch": "feedforward", "train": {"epochs": 1}},
         "robust": {"arch": "feedforward", "train": {"recipe": "fgsm", "epochs": 1}},
+        "seedling": {"kind": "feedforward", "seeds": [1, 2], "train": {"epochs": 1}},  # a family: two models
     },
     "stimuli": {
         "clean_20": {"kind": "per_class", "n": 20, "pool": 300},
@@ -40,8 +41,9 @@ SMALL = {
                                  "nodes": ["fc1", "fc2"]}},
     "path_comparisons": {"sample": {"reference": "two_models", "other": "two_models_200"}},
     "paths": {
-        "two_models": {"models": ["standard", "robust"], "stimuli": "first_50"},
-        "two_models_200": {"models": ["standard", "robust"], "stimuli": "clean_20"},
+        "two_models": {"models": ["standard", "robust"], "stimuli": "first_50", "bootstrap": {"n": 20}},
+        "two_models_200": {"models": ["standard", "robust"], "stimuli": "clean_20", "bootstrap": {"n": 20, "seed": 3}},
+        "seeds": {"models": ["standard", "seedling"], "stimuli": "clean_20", "nodes": "layers"},
         "older_course": {"models": ["standard"], "stimuli": "adv-eps0.1", "nodes": "layers",
                          "distance": "one_minus", "compare": "corr"},
     },
@@ -197,7 +199,8 @@ def test_fgsm_sets_and_accuracy_table(small_run):
     assert row.n == 200 and row.accuracy == row.correct / row.n
     clean_row = acc[(acc.model == "standard") & (acc.stimulus_set == "clean_20")].iloc[0]
     assert row.correct < clean_row.correct
-    assert len(acc) == 2 * 4
+    assert len(acc) == 4 * 4  # standard, robust and the two seeds of the family, on four sets
+    assert (acc.ci95_low <= acc.accuracy).all() and (acc.accuracy <= acc.ci95_high).all()  # Wilson intervals
 
 
 def test_rsatoolbox_export(small_run):
@@ -339,4 +342,51 @@ def test_recolouring_or_relabelling_a_model_redraws_figures_only(small_run, tmp_
     _write(folder, cfg)
     # every figure showing the model (5 RDM panels, its 3 paths, the comparison of two of them, the accuracy
     # chart); no features, cube, path, comparison or metrics job
-    assert _planned(folder) == {"rdm_figure": 5, "analysis_figure": 4, "accuracy_figure": 1, "all": 1, "total": 11}
+    assert _planned(folder) == {"rdm_figure": 5, "analysis_figure": 5, "accuracy_figure": 1, "all": 1, "total": 12}
+
+
+def test_bootstrap_intervals_in_the_store_metrics_and_summary(small_run):
+    res = small_run / "results"
+    path = xr.open_zarr(res / "paths/two_models.zarr")
+    assert path.distance_bootstrap.shape == (20, 27, 27) and path.embedding_bootstrap.shape == (20, 27, 2)
+    assert path.stimulus_draws.shape == (20, 50) and path.attrs["bootstrap"]["n"] == 20
+    lo, hi = path.distance_ci95_low.values, path.distance_ci95_high.values
+    assert (lo <= hi + 1e-12).all()
+    import json
+
+    pm = json.loads((res / "metrics/paths/two_models.json").read_text())
+    ci = pm["intervals"]["robust"]["last_layer_distance_to"]["labels"]
+    assert ci["ci95"][0] <= ci["ci68"][0] <= ci["ci68"][1] <= ci["ci95"][1]
+    (diff,) = [d for d in pm["differences"] if d["target"] == "labels"]
+    assert diff["models"] == ["standard", "robust"] and isinstance(diff["ci95_excludes_zero"], bool)
+    table = pd.read_csv(res / "metrics/summary.csv")
+    row = table[(table.analysis == "two_models") & (table.model == "robust")
+                & (table.metric == "last_layer_distance_to_labels")].iloc[0]
+    assert np.isclose(row.ci95_low, ci["ci95"][0]) and np.isclose(row.ci95_high, ci["ci95"][1])
+    assert len(table[(table.analysis == "two_models") & (table.metric == "step_length")]) == 2 * 12
+    cmp = json.loads((res / "metrics/path_comparisons/sample.json").read_text())
+    assert cmp["disparity_bootstrap"]["n"] == 20 and 0 <= cmp["disparity_percentile_in_reference_self"] <= 100
+
+
+def test_a_family_of_seeds_gives_one_path_per_seed_and_numbers_across_seeds(small_run):
+    import json
+
+    res = small_run / "results"
+    path = xr.open_zarr(res / "paths/seeds.zarr")
+    assert path.attrs["families"] == ["seedling"] and path.distance_replicates.shape == (2, 11, 11)
+    assert list(path.replicate_members.values) == ["seedling=seedling-seed1", "seedling=seedling-seed2"]
+    assert np.array_equal(path.distance_replicates.values[0], path.distance.values)
+    pm = json.loads((res / "metrics/paths/seeds.json").read_text())
+    per_seed = [rep["models"]["seedling"]["last_layer_distance_to"]["labels"] for rep in pm["replicates"]]
+    across = pm["across_seeds"]["seedling"]["last_layer_distance_to"]["labels"]
+    assert np.isclose(across["mean"], np.mean(per_seed)) and across["ci95"][0] < across["mean"] < across["ci95"][1]
+    assert set(pm["seed_spread"]["seedling"]) == {"input", "conv1", "conv2", "fc1", "fc2"}
+    assert pm["seed_spread"]["seedling"]["input"]["mean"] < 1e-6  # the same images: the same input RDM
+    table = pd.read_csv(res / "metrics/summary.csv")
+    seeds = table[(table.analysis == "seeds") & (table.metric == "last_layer_distance_to_labels")]
+    assert set(seeds.model) == {"standard", "seedling-seed1", "seedling-seed2"}
+    mean = table[(table.analysis == "seeds") & (table.metric == "last_layer_distance_to_labels_across_seeds")]
+    assert list(mean.model) == ["seedling"] and np.isclose(mean.value.iloc[0], across["mean"])
+    for s in (1, 2):
+        record = json.loads((res / f"checkpoints/seedling-seed{s}.json").read_text())
+        assert record["recipe"]["seed"] == s

@@ -4,7 +4,7 @@ Positions that are NaN in any RDM are left out of every comparison (as
 rsatoolbox does), a zero-norm RDM has similarity 0 with everything, and the
 diagonal never counts.
 
-Two shapes of method (``COMPARISONS``; the config schema's enum is this table):
+Three shapes of method (``COMPARISONS``; the config schema's enum is this table):
 
 * :class:`AccumulatedComparison` (``cosine``, ``corr``): the similarity is a
   function of statistics that accumulate over stimulus pairs (the Gram matrix
@@ -12,8 +12,24 @@ Two shapes of method (``COMPARISONS``; the config schema's enum is this table):
   streaming row blocks of the RDMs: memory independent of N² and of how many
   RDMs are compared.  The shape of scikit-learn's
   ``pairwise_distances_chunked(..., reduce_func=...)``.
+* :class:`KernelComparison` (``cka``): debiased linear CKA (Kornblith et al.
+  2019 with the unbiased HSIC estimator of Song et al. 2012, as Nguyen et al.
+  2021), from the centred Gram matrices the RDMs imply: for a squared
+  Euclidean RDM D (what the RDM engine computes from the features' Gram
+  product), -1/2 J D J is the Gram matrix of the column-centred features
+  (J = I - 11'/n), so CKA costs no pass over the features; two streamed
+  passes over the RDMs.  ``distance: arccos`` gives its angular form.
 * :class:`DirectComparison` (every other rsatoolbox method): the full
   matrices go to ``rsatoolbox.rdm.compare``.
+
+Which are metrics (safe to embed with MDS, triangle inequality holds):
+``arccos`` of ``cosine`` (the angle between RDM vectors) and of ``corr`` (the
+angle between centred RDM vectors) are; ``arccos`` of ``cka`` is the angular
+CKA distance, a metric on the centred kernels (Williams et al. 2021; the
+debiased estimate can leave [0, 1] at small N, and is clipped); ``one_minus``
+of anything (the seed's ``1 - cos``) is not a metric, and neither are
+transforms of rank correlations (``spearman``, ``kendall``, ``tau-a``,
+``rho-a``).
 
 An RDM here is anything with ``rows(index) -> (k, N) float array`` (see
 :class:`MatrixRows`, :class:`repgeom.cubes.CubeRows`), so a cube layer is
@@ -47,6 +63,14 @@ class DirectComparison:
     """similarity = ``compute(list of N x N float64 matrices)`` on whole matrices."""
 
     compute: Callable[[list], np.ndarray]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class KernelComparison:
+    """similarity = ``compute(rdm sources, n, block)`` from the centred kernels the RDMs imply (two passes)."""
+
+    compute: Callable
     description: str = ""
 
 
@@ -92,6 +116,49 @@ COMPARISONS.register("cosine", AccumulatedComparison(_cosine, "cosine of the RDM
 COMPARISONS.register("corr", AccumulatedComparison(_pearson, "Pearson correlation of the RDM vectors"))
 for _name in ("spearman", "rho-a", "tau-a", "kendall", "corr_cov", "cosine_cov", "bures"):
     COMPARISONS.register(_name, DirectComparison(_rsatoolbox(_name), f"rsatoolbox.rdm.compare method {_name!r}"))
+
+
+def _hsic_terms(sources, n, block):
+    """Debiased-HSIC terms of the centred kernels K_a = -1/2 J D_a J, from two passes over row blocks."""
+    L = len(sources)
+    row_means = np.zeros((L, n))
+    for i0, i1 in _blocks(n, block):
+        rows = np.stack([s.rows(slice(i0, i1)) for s in sources])
+        if np.isnan(rows).any():
+            raise ValueError("CKA needs RDMs without NaN (constant patterns under correlation give NaN): "
+                             "use euclidean RDMs")
+        row_means[:, i0:i1] = rows.mean(axis=2)
+    grand = row_means.mean(axis=1)
+    T = np.zeros((L, L))        # tr(K~_a K~_b)
+    sums = np.zeros(L)          # 1' K~_a 1
+    row_sums = np.zeros((L, n))  # K~_a 1
+    for i0, i1 in _blocks(n, block):
+        rows = np.stack([s.rows(slice(i0, i1)) for s in sources])
+        K = -0.5 * (rows - row_means[:, i0:i1, None] - row_means[:, None, :] + grand[:, None, None])
+        K[:, np.arange(i1 - i0), np.arange(i0, i1)] = 0.0  # K~: the diagonal left out (the unbiased estimator)
+        flat = K.reshape(L, -1)
+        T += flat @ flat.T
+        row_sums[:, i0:i1] = K.sum(axis=2)
+        sums += row_sums[:, i0:i1].sum(axis=1)
+    U = row_sums @ row_sums.T   # 1' K~_a K~_b 1
+    return T, sums, U
+
+
+def debiased_cka(sources, n, block=256):
+    """L x L debiased linear CKA of the centred kernels of N x N squared-distance RDMs (zero-norm -> 0)."""
+    if n < 4:
+        raise ValueError(f"debiased CKA needs at least 4 stimuli (got {n})")
+    T, s, U = _hsic_terms([as_rows(r) for r in sources], n, block)
+    hsic = (T + np.outer(s, s) / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * U) / (n * (n - 3))
+    norms = np.sqrt(np.clip(np.diag(hsic), 0, None))
+    ok = norms > 0
+    sim = np.zeros_like(hsic)
+    sim[np.ix_(ok, ok)] = hsic[np.ix_(ok, ok)] / np.outer(norms[ok], norms[ok])
+    return sim
+
+
+COMPARISONS.register("cka", KernelComparison(
+    debiased_cka, "debiased linear CKA of the centred kernels the (squared Euclidean) RDMs imply"))
 
 
 def _blocks(n, block):
@@ -180,6 +247,13 @@ def similarity(rdms: Sequence, n: int, method: str = "cosine", block: int = 256,
         if nan_pairs is not None:
             nan_pairs.extend(int(v) for v in nans)
         return spec.from_stats(G, sums, count)
+    if isinstance(spec, KernelComparison):
+        if nan_pairs is not None:
+            nan_pairs.extend([0] * len(rdms))  # a kernel method refuses NaN
+        if stim_index is None:
+            return spec.compute(rdms, n, block)
+        index = np.asarray(stim_index)  # CKA resamples examples: a repeat is a second, identical example
+        return spec.compute([MatrixRows(as_rows(r).rows(index)[:, index]) for r in rdms], len(index), block)
     mats = [_matrix(as_rows(r), n, stim_index) for r in rdms]
     if nan_pairs is not None:
         nan_pairs.extend(int(np.isnan(m[np.triu_indices(len(m), 1)]).sum()) for m in mats)
@@ -193,3 +267,38 @@ def similarity_torch(rdms, method: str = "cosine", block: int = 1024) -> np.ndar
         raise ValueError(f"{method!r} needs whole matrices; on-device methods: "
                          f"{COMPARISONS.where(lambda e: isinstance(e, AccumulatedComparison))}")
     return spec.from_stats(*pair_stats_torch(rdms, block)[:3])
+
+
+def bootstrap_similarity(rdms: Sequence, n: int, method: str, samples: np.ndarray, block: int = 256) -> np.ndarray:
+    """(B, L, L) similarities of RDMs on B resamples of their stimuli (``samples``: B x m stimulus positions).
+
+    An accumulated method reads each row block of the RDMs once for all B resamples: a resample counts each
+    pair of distinct original stimuli (p, q) w_p w_q times (w: how often each was drawn), and leaves out
+    pairs of a stimulus with its own repeat, as :func:`pair_stats` with ``stim_index`` does (rsatoolbox's
+    ``subsample_pattern`` marks those NaN: "trivial to predict ... excluded").  Other methods run once per
+    resample.
+    """
+    samples = np.asarray(samples)
+    spec = COMPARISONS[method]
+    if not isinstance(spec, AccumulatedComparison):
+        return np.stack([similarity(rdms, n, method, block, stim_index=s) for s in samples])
+    sources = [as_rows(r) for r in rdms]
+    L, B = len(sources), len(samples)
+    weights = np.stack([np.bincount(s, minlength=n) for s in samples]).astype(np.float64)  # (B, n)
+    G = np.zeros((B, L, L))
+    sums = np.zeros((B, L))
+    count = np.zeros(B)
+    for i0, i1 in _blocks(n, block):
+        rows = np.stack([s.rows(slice(i0, i1)) for s in sources]).reshape(L, -1)
+        valid = ~np.isnan(rows).any(axis=0)
+        rows[:, ~valid] = 0.0
+        diag = np.zeros((i1 - i0, n), dtype=bool)
+        diag[np.arange(i1 - i0), np.arange(i0, i1)] = True
+        valid &= ~diag.reshape(-1)
+        for b in range(B):
+            w = (weights[b, i0:i1, None] * weights[b, None, :]).reshape(-1) * valid
+            weighted = rows * w
+            G[b] += weighted @ rows.T
+            sums[b] += weighted.sum(axis=1)
+            count[b] += w.sum()
+    return np.stack([spec.from_stats(G[b] / 2.0, sums[b] / 2.0, count[b] / 2.0) for b in range(B)])

@@ -88,7 +88,7 @@ def assemble(base: dict) -> dict:
     """The full schema: ``base`` (the YAML file) completed from the registries."""
     from . import analyses, mnist, training
     from .entries import RESERVED_NAMES
-    from .models import CHECKPOINT_SCHEMA, MODEL_KINDS
+    from .models import CHECKPOINT_SCHEMA, MODEL_KINDS, SEEDS_SCHEMA
     from .preprocess import SCHEMA as PREPROCESS_SCHEMA
     from .rdm import RDM_METHODS
     from .references import REFERENCE_FORMATS
@@ -106,7 +106,8 @@ def assemble(base: dict) -> dict:
               "label": {"type": "string", "description": "name shown in figures (defaults to the model's key)"},
               "color": {"type": "string", "description": "matplotlib colour of the model in every figure"},
               "checkpoint": CHECKPOINT_SCHEMA,
-              "preprocess": PREPROCESS_SCHEMA}
+              "preprocess": PREPROCESS_SCHEMA,
+              "seeds": SEEDS_SCHEMA}
     branches = []
     for name in MODEL_KINDS:
         kind = MODEL_KINDS[name]
@@ -317,6 +318,9 @@ def _cross_checks(cfg):
     models = cfg.get("models", {})
     for name, spec in models.items():
         kind = MODEL_KINDS[spec["kind"]]
+        if spec.get("seeds") and (spec.get("checkpoint") or spec.get("weights")):
+            problems.append(f"config.models.{name}.seeds: a family is trained or initialised from each seed; "
+                            f"it cannot also load one checkpoint")
         ck = spec.get("checkpoint")
         if kind.tutorial and ck is None and "train" not in spec:
             problems.append(f"config.models.{name}: neither a checkpoint nor a train recipe; give one or both")
@@ -331,10 +335,13 @@ def _cross_checks(cfg):
     from .stimuli import expand_sets
 
     concrete = expand_sets(stimuli) if not problems else {}
+    from .models import expand_families
+
+    concrete, families = expand_families(models)
     for name, spec in (cfg.get("rdms") or {}).items():
         for m in spec.get("models", []):
-            if m not in models:
-                problems.append(f"config.rdms.{name}: unknown model {m!r}; configured models: {sorted(models)}")
+            if m not in concrete and m not in families:
+                problems.append(f"config.rdms.{name}: unknown model {m!r}; configured models: {sorted(concrete)}")
         for s in spec.get("stimuli", []):
             if s not in stimuli and s not in concrete:  # a set, an eps sweep, or one eps of a sweep
                 problems.append(f"config.rdms.{name}: unknown stimulus set {s!r}; configured sets: "

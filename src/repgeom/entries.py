@@ -69,8 +69,11 @@ class ModelEntry(EntryKind):
         return None
 
     def check(self, ref, where, cfg):
-        if ref.name not in cfg.get("models", {}):
-            return [f"{where}: unknown model {ref.name!r}; configured models: {sorted(cfg.get('models', {}))}"]
+        from .models import expand_families
+
+        concrete, families = expand_families(cfg.get("models", {}))
+        if ref.name not in concrete and ref.name not in families:
+            return [f"{where}: unknown model {ref.name!r}; configured models: {sorted(concrete)}"]
         return []
 
     def request(self, ref, spec):

@@ -84,6 +84,23 @@ def path_figure(path, display=None, title=None):
         k = np.flatnonzero(model == name)[0]
         ax_p.plot(*emb[k], color=color, marker=marker, linestyle="none", markersize=14 if marker == "*" else 10,
                   markeredgecolor="k" if marker != "*" else color, label=label)
+    extra = ""
+    if "embedding_replicates" in path:  # seeds as subjects: every other seed's path, aligned onto the first
+        reps = path.embedding_replicates.values
+        for name in models:
+            if name not in set(path.attrs.get("families") or []):
+                continue
+            idx = np.flatnonzero(model == name)
+            for r in range(1, len(reps)):
+                ax_p.plot(reps[r][idx, 0], reps[r][idx, 1], color=styles[name][1], lw=0.8, alpha=0.5, ls="--")
+        extra = f"; dashed: the other {len(reps) - 1} seeds"
+    if "embedding_bootstrap" in path:  # 68 % / 95 % regions of each entry over stimulus resamples
+        boot = path.embedding_bootstrap.values
+        for k in np.flatnonzero(shown):
+            color = "k" if layer[k] == "input" else styles[model[k]][1]
+            for chi2, alpha in ((5.991, 0.10), (2.296, 0.22)):
+                _ellipse(ax_p, boot[:, k], chi2, color, alpha)
+        extra += f"; shaded: 68 % / 95 % regions over {len(boot)} stimulus resamples"
     lo, hi = emb.min(), emb.max()
     mid, half = (lo + hi) / 2, (hi - lo) * 5 / 8
     ax_p.set_xlim(mid - half, mid + half)
@@ -91,7 +108,8 @@ def path_figure(path, display=None, title=None):
     ax_p.set_aspect("equal")
     ax_p.set_xlabel("MDS dim 1")
     ax_p.set_ylabel("MDS dim 2")
-    ax_p.set_title("Representational geometry path")
+    ax_p.set_title("Representational geometry path" + (f"\n{extra.lstrip('; ')}" if extra else ""),
+                   fontsize=10 if extra else None)
     ax_p.legend(fontsize=9, loc="best")
     fig.suptitle(title or f"{path.attrs['analysis']}: {' vs '.join(styles[m][0] for m in models)}\n"
                  f"stimuli {path.attrs['stimulus_set']} (N={path.attrs['n_stimuli']}); "
@@ -99,6 +117,21 @@ def path_figure(path, display=None, title=None):
                  f"{path.attrs['compare']} comparison, {path.attrs['distance']} distance", fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def _ellipse(ax, points, chi2, color, alpha):
+    """The region holding a fraction of 2-D ``points`` under a normal approximation (chi2: its 2-dof quantile)."""
+    from matplotlib.patches import Ellipse
+
+    pts = np.asarray(points, dtype=float)
+    if len(pts) < 3:
+        return
+    cov = np.cov(pts.T)
+    vals, vecs = np.linalg.eigh(cov)
+    vals = np.clip(vals, 0, None)
+    angle = np.degrees(np.arctan2(vecs[1, -1], vecs[0, -1]))
+    w, h = 2 * np.sqrt(chi2 * vals[::-1])
+    ax.add_patch(Ellipse(pts.mean(0), w, h, angle=angle, facecolor=color, edgecolor="none", alpha=alpha, zorder=0))
 
 
 def _class_ticks(ax, labels, classes=None):
@@ -197,14 +230,19 @@ def accuracy_chart(table, display=None):
         rows = table[table["model"] == m].set_index("stimulus_set")
         vals = [rows.loc[s, "accuracy"] if s in rows.index else np.nan for s in sets]
         d = (display or {}).get(m) or {}
-        ax.bar(np.arange(len(sets)) + (k - (len(models) - 1) / 2) * width, vals, width, label=d.get("label") or m,
-               color=d.get("color") or DEFAULT_COLORS[k % len(DEFAULT_COLORS)])
+        x = np.arange(len(sets)) + (k - (len(models) - 1) / 2) * width
+        ax.bar(x, vals, width, label=d.get("label") or m, color=d.get("color") or DEFAULT_COLORS[k % len(DEFAULT_COLORS)])
+        if "ci95_low" in rows.columns:  # Wilson 95 % intervals
+            lo = np.array([rows.loc[s, "ci95_low"] if s in rows.index else np.nan for s in sets])
+            hi = np.array([rows.loc[s, "ci95_high"] if s in rows.index else np.nan for s in sets])
+            ax.errorbar(x, vals, yerr=[np.array(vals) - lo, hi - np.array(vals)], fmt="none", ecolor="k",
+                        elinewidth=0.8, capsize=2)
     ax.set_xticks(np.arange(len(sets)), labels=sets, rotation=30, ha="right", fontsize=9)
-    ax.set_ylim(0, 1.0)
+    ax.set_ylim(0, 1.05)
     ax.set_ylabel("accuracy")
     ax.axhline(0.1, color="grey", lw=0.8, ls=":")
-    ax.set_title("Accuracy of every model on every stimulus set\n(fgsm_X: images attacked against model X; "
-                 "dotted: chance)", fontsize=10)
+    ax.set_title("Accuracy of every model on every stimulus set, with Wilson 95 % intervals\n"
+                 "(fgsm_X: images attacked against model X; dotted: chance)", fontsize=10)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="model")
     fig.tight_layout()
     return fig

@@ -31,6 +31,16 @@ def separability(D, labels, block=2048):
     return float(between / within) if within > 0 else float("inf")
 
 
+def wilson(correct: int, n: int, level: float = 0.95):
+    """Wilson score interval of a proportion (scipy's): better than the normal one near 0 and 1."""
+    from scipy.stats import binomtest
+
+    if n == 0:
+        return float("nan"), float("nan")
+    ci = binomtest(int(correct), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
 def path_metrics(distance, names, layers, kinds):
     """Per entry of a path: distances to every point entry (labels, references), and each model's path length.
 
@@ -67,7 +77,8 @@ def path_metrics(distance, names, layers, kinds):
     return out
 
 
-SUMMARY_COLUMNS = ("kind", "analysis", "model", "stimulus_set", "layer", "metric", "value")
+SUMMARY_COLUMNS = ("kind", "analysis", "model", "stimulus_set", "layer", "metric", "value",
+                   "ci68_low", "ci68_high", "ci95_low", "ci95_high", "ci95_excludes_zero")
 
 
 def separability_rows(r):
@@ -84,20 +95,66 @@ def separability_record(request, cube_attrs, separability, layers):
 
 
 def path_rows(r):
-    """Rows of a path's metrics: per model and layer ``distance_to_<target>``, the last layer's, path length."""
+    """Rows of a path's metrics: per model and layer ``distance_to_<target>``, the last layer's, step lengths,
+    path length (with bootstrap intervals when the path has them), and the models' paired differences."""
     rows = []
+    ci = r.get("intervals") or {}
+    a, s = r["analysis"], r["stimulus_set"]
     for m, pm in r["models"].items():
+        cm = ci.get(m, {})
         if pm.get("kind", "model") != "model":
             for target, v in pm["distance_to"].items():
-                rows.append(("path", r["analysis"], m, r["stimulus_set"], "", f"distance_to_{target}", v))
+                rows.append(("path", a, m, s, "", f"distance_to_{target}", v, cm.get("distance_to", {}).get(target)))
             continue
         for target, per_layer in pm["distance_to"].items():
             for layer, v in per_layer.items():
-                rows.append(("path", r["analysis"], m, r["stimulus_set"], layer, f"distance_to_{target}", v))
-            rows.append(("path", r["analysis"], m, r["stimulus_set"], pm["last_layer"],
-                         f"last_layer_distance_to_{target}", pm["last_layer_distance_to"][target]))
-        rows.append(("path", r["analysis"], m, r["stimulus_set"], "", "path_length", pm["path_length"]))
+                rows.append(("path", a, m, s, layer, f"distance_to_{target}", v,
+                             cm.get("distance_to", {}).get(target, {}).get(layer)))
+            rows.append(("path", a, m, s, pm["last_layer"], f"last_layer_distance_to_{target}",
+                         pm["last_layer_distance_to"][target], cm.get("last_layer_distance_to", {}).get(target)))
+        for k, v in enumerate(pm.get("step_lengths", [])):
+            rows.append(("path", a, m, s, f"{pm['layers'][k]} -> {pm['layers'][k + 1]}", "step_length", v,
+                         (cm.get("step_lengths") or [None] * (k + 1))[k]))
+        rows.append(("path", a, m, s, "", "path_length", pm["path_length"], cm.get("path_length")))
+    for d in r.get("differences", []):
+        rows.append(("path", a, f"{d['models'][0]} - {d['models'][1]}", s, "",
+                     f"difference_last_layer_distance_to_{d['target']}", d["difference"], d))
+    if r.get("replicates"):  # seeds as subjects: each seed under its own name, then the family across seeds
+        rows = [row for row in rows if row[2] not in r["across_seeds"]]
+        for rep in r["replicates"]:
+            sub = {"analysis": a, "stimulus_set": s, "models": {rep["members"][f]: rep["models"][f]
+                                                                for f in rep["members"]}}
+            rows += path_rows(sub)
+        for fam, res in r["across_seeds"].items():
+            for t, v in res["last_layer_distance_to"].items():
+                rows.append(("path", a, fam, s, "", f"last_layer_distance_to_{t}_across_seeds", v["mean"], v))
+            for t, per in res["distance_to"].items():
+                for layer, v in per.items():
+                    rows.append(("path", a, fam, s, layer, f"distance_to_{t}_across_seeds", v["mean"], v))
+            rows.append(("path", a, fam, s, "", "path_length_across_seeds", res["path_length"]["mean"],
+                         res["path_length"]))
+            for other, per in res.get("layer_distance_to", {}).items():
+                for layer, v in per.items():
+                    rows.append(("path", a, f"{fam} vs {other}", s, layer, "layer_distance_across_seeds",
+                                 v["mean"], v))
+        for fam, per in (r.get("seed_spread") or {}).items():
+            for layer, v in per.items():
+                rows.append(("path", a, fam, s, layer, "seed_spread", v["mean"]))
     return rows
+
+
+def _row(row):
+    """A summary row as a dict: 7 fields, and intervals from an optional 8th ({"ci68": [..], "ci95": [..]})."""
+    out = dict(zip(SUMMARY_COLUMNS[:7], row[:7]))
+    ci = row[7] if len(row) > 7 and row[7] else {}
+    for level in ("ci68", "ci95"):
+        lo, hi = ci.get(level, ["", ""])
+        out[f"{level}_low"], out[f"{level}_high"] = lo, hi
+    excl = ci.get("ci95_excludes_zero")
+    if excl is None and "ci95" in ci and isinstance(ci["ci95"][0], float):
+        excl = bool(ci["ci95"][0] > 0 or ci["ci95"][1] < 0)
+    out["ci95_excludes_zero"] = "" if excl is None else excl
+    return out
 
 
 def summary_rows(records, row_makers=None):
@@ -113,4 +170,59 @@ def summary_rows(records, row_makers=None):
         if kind not in makers:
             raise ValueError(f"not a metrics record: kind {kind!r}; known: {sorted(makers)}")
         rows += makers[kind](r)
-    return [dict(zip(SUMMARY_COLUMNS, row)) for row in rows]
+    return [_row(row) for row in rows]
+
+
+LEVELS = {"ci68": 68.0, "ci95": 95.0}
+
+
+def interval(values) -> dict:
+    """Percentile intervals of bootstrap (or across-seed) values: {"ci68": [lo, hi], "ci95": [lo, hi]}."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return {k: [float("nan"), float("nan")] for k in LEVELS}
+    return {k: [float(np.percentile(values, 50 - p / 2)), float(np.percentile(values, 50 + p / 2))]
+            for k, p in LEVELS.items()}
+
+
+def path_metric_intervals(distances, names, layers, kinds):
+    """:func:`path_metrics`' numbers with percentile intervals over replicates (``distances``: (B, E, E)),
+    and the paired differences between models' last-layer distances to each point entry."""
+    reps = [path_metrics(d, names, layers, kinds) for d in distances]
+    first = reps[0]
+    out = {}
+    for m, rec in first.items():
+        if rec["kind"] != "model":
+            out[m] = {"distance_to": {t: interval([r[m]["distance_to"][t] for r in reps]) for t in rec["distance_to"]}}
+            continue
+        out[m] = {
+            "distance_to": {t: {layer: interval([r[m]["distance_to"][t][layer] for r in reps]) for layer in per}
+                            for t, per in rec["distance_to"].items()},
+            "last_layer_distance_to": {t: interval([r[m]["last_layer_distance_to"][t] for r in reps])
+                                       for t in rec["last_layer_distance_to"]},
+            "step_lengths": [interval([r[m]["step_lengths"][k] for r in reps]) for k in range(len(rec["step_lengths"]))],
+            "path_length": interval([r[m]["path_length"] for r in reps]),
+        }
+    return out
+
+
+def model_differences(point, distances, names, layers, kinds):
+    """For every pair of models and point entry: the difference of their last layers' distances to it.
+
+    ``point``: :func:`path_metrics` of the estimate; ``distances``: (B, E, E) replicates (paired: the same
+    resample for both models).  Returns [{"models": [a, b], "target", "difference" (a - b), "ci68", "ci95",
+    "ci95_excludes_zero"}].
+    """
+    reps = [path_metrics(d, names, layers, kinds) for d in distances]
+    models = [m for m, r in point.items() if r["kind"] == "model"]
+    out = []
+    for i, a in enumerate(models):
+        for b in models[i + 1:]:
+            for t in point[a]["last_layer_distance_to"]:
+                diffs = [r[a]["last_layer_distance_to"][t] - r[b]["last_layer_distance_to"][t] for r in reps]
+                ci = interval(diffs)
+                out.append({"models": [a, b], "target": t,
+                            "difference": point[a]["last_layer_distance_to"][t] - point[b]["last_layer_distance_to"][t],
+                            **ci, "ci95_excludes_zero": bool(ci["ci95"][0] > 0 or ci["ci95"][1] < 0)})
+    return out

@@ -280,3 +280,37 @@ def tutorial_kind_of(module) -> str:
 def tutorial_build_of(module) -> dict:
     """The build spec of a tutorial network instance."""
     return {"time_steps": int(module.time_steps)} if hasattr(module, "time_steps") else {}
+
+
+SEEDS_SCHEMA = {"type": "array", "minItems": 2, "uniqueItems": True, "items": {"type": "integer"},
+                "description": "a model family: one model per seed (NAME-seedS), trained or initialised from it; "
+                               "paths over the family are computed per seed and summarised across seeds"}
+
+
+def member_name(family: str, seed: int) -> str:
+    return f"{family}-seed{seed}"
+
+
+def expand_families(models: dict):
+    """Config models -> (concrete models {name: spec}, families {family: [member names]}).
+
+    A model with ``seeds: [s1, s2, ...]`` is a family: one member per seed, named ``NAME-seedS``, its
+    training seed (tutorial kinds) or initialisation seed (other kinds) set to S.
+    """
+    concrete, families = {}, {}
+    for name, spec in models.items():
+        if not spec.get("seeds"):
+            concrete[name] = spec
+            continue
+        members = []
+        for seed in spec["seeds"]:
+            member = {k: v for k, v in spec.items() if k != "seeds"}
+            if "train" in member:
+                member["train"] = {**member["train"], "seed": int(seed)}
+            else:
+                member["init_seed"] = int(seed)
+            member["family"], member["family_seed"] = name, int(seed)
+            concrete[member_name(name, seed)] = member
+            members.append(member_name(name, seed))
+        families[name] = members
+    return concrete, families

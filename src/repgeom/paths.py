@@ -125,6 +125,40 @@ def path(entries: Sequence[Entry], n: int, compare_method: str = "cosine", dista
                 {"nan_pairs": np.array(nan_pairs, dtype=np.int64), "pairs": m * (m - 1) // 2})
 
 
+def embed_from(dist, start, max_iter=1000):
+    """Metric MDS of ``dist`` started from an embedding (one run, no random starts): a bootstrap replicate's path."""
+    from sklearn.manifold import MDS
+
+    try:
+        mds = MDS(n_components=2, metric="precomputed", normalized_stress="auto", n_init=1, max_iter=max_iter,
+                  init="random", random_state=0)
+    except TypeError:
+        mds = MDS(n_components=2, dissimilarity="precomputed", normalized_stress="auto", n_init=1,
+                  max_iter=max_iter, random_state=0)
+    return mds.fit_transform(dist, init=start)
+
+
+def bootstrap(entries: Sequence[Entry], n: int, point: Path, compare_method: str = "cosine",
+              distance: str = "arccos", n_boot: int = 200, seed: int = 0, block: int = 256) -> dict:
+    """The path on ``n_boot`` resamples of its stimuli (drawn with replacement, seeded), from the stored RDMs.
+
+    A resample compares ``D[s][:, s]`` of every RDM, leaving out the pairs of a stimulus with its own repeat
+    (their dissimilarity is 0 by construction, not a measurement: rsatoolbox's ``subsample_pattern`` marks
+    them NaN for the same reason).  Each replicate's MDS starts from the point estimate's embedding and is
+    then Procrustes-aligned onto it, so replicates differ only where the data make them differ.
+    Returns ``samples`` (B, n) stimulus positions, ``similarity`` / ``distance`` (B, E, E), ``embedding``
+    (B, E, 2) aligned, ``disparity`` (B,) of each replicate's embedding to the point estimate's.
+    """
+    rdms = [r for e in entries for r in e.rdms]
+    samples = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    sims = compare.bootstrap_similarity(rdms, n, compare_method, samples, block)
+    dists = np.stack([similarity_to_distance(s, distance) for s in sims])
+    embs, disparity = np.empty((n_boot, len(rdms), 2)), np.empty(n_boot)
+    for b, d in enumerate(dists):
+        embs[b], disparity[b] = procrustes_align(point.embedding, embed_from(d, point.embedding))
+    return {"samples": samples, "similarity": sims, "distance": dists, "embedding": embs, "disparity": disparity}
+
+
 def to_dataset(p: Path, attrs: dict):
     """The path as an xarray Dataset (entry x entry_j matrices, entry x dim embedding, labelled rows)."""
     import xarray as xr

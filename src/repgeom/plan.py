@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 from . import nodes as nodes_mod
-from .models import MODEL_KINDS
+from .models import MODEL_KINDS, expand_families
 from .stimuli import STIMULUS_KINDS, expand_sets, label_space, set_size
 
 NodeRequest = Union[str, tuple]
@@ -93,7 +93,7 @@ class Plan:
         self.cfg = cfg
         self.results = cfg.get("results", "results")
         self.resources = cfg.get("resources_dir", "resources")
-        self.models = cfg["models"]
+        self.models, self.families = expand_families(cfg["models"])  # concrete models; seeds families
         self.sets = expand_sets(cfg.get("stimuli", {}))
         self.references = cfg.get("references") or {}
         self.model_cubes: dict = {}      # (method, model, set) -> [node requests]
@@ -103,7 +103,7 @@ class Plan:
         self.rdm_figures: dict = {}      # (request, model, set) -> node request
         self.analyses: dict = {}         # (section, name) -> config entry
         for name, req in (cfg.get("rdms") or {}).items():
-            for model in req["models"]:
+            for model in self.members(req["models"]):
                 for s in self.sets_of(req["stimuli"]):
                     self.add(ModelCube(req["method"], model, s, _hashable(req["nodes"])))
                     self.rdm_figures[(name, model, s)] = _hashable(req["nodes"])
@@ -148,6 +148,13 @@ class Plan:
         if isinstance(request, AnalysisStore):
             return self.analysis_outputs(request.section, request.name)["store"]
         raise TypeError(f"not an artifact request: {request!r}")
+
+    def members(self, names) -> list:
+        """Concrete models for config model names (a family stands for all its seeds)."""
+        out = []
+        for name in [names] if isinstance(names, str) else names:
+            out += self.families.get(name, [name])
+        return out
 
     def sets_of(self, names) -> list:
         """Concrete set ids for config set names (an eps sweep stands for all its sets)."""
@@ -218,7 +225,7 @@ class Plan:
 
     def model_spec(self, model) -> dict:
         """What defines a model's weights (figure labels and colours don't, so editing them retrains nothing)."""
-        return {k: v for k, v in self.models[model].items() if k not in ("label", "color")}
+        return {k: v for k, v in self.models[model].items() if k not in ("label", "color", "family", "family_seed")}
 
     def fetches(self, model) -> bool:
         """Does the model need the local download rule (a checkpoint URL or torchvision weights)?"""
@@ -304,8 +311,14 @@ class Plan:
         return self.analysis_kind(section).display(name, self.analyses[(section, name)], self)
 
     def model_display(self, model) -> dict:
+        if model in self.families:
+            spec = self.cfg["models"][model]
+            return {"label": spec.get("label") or model, "color": spec.get("color"), "seeds": spec["seeds"]}
         spec = self.models[model]
-        return {"label": spec.get("label") or model, "color": spec.get("color")}
+        label = spec.get("label") or model
+        if "family" in spec and spec.get("label"):
+            label = f"{label} (seed {spec['family_seed']})"
+        return {"label": label, "color": spec.get("color")}
 
     def reference_display(self, reference) -> dict:
         spec = self.references[reference]

@@ -180,11 +180,15 @@ class Fgsm(StimulusKind):
         return {name: dict(spec)}
 
     def check(self, name, spec, cfg):
-        from .models import MODEL_KINDS
+        from .models import MODEL_KINDS, expand_families
 
         problems = []
-        models, stimuli = cfg.get("models", {}), cfg.get("stimuli", {})
-        if spec.get("model") not in models:
+        models, families = expand_families(cfg.get("models", {}))
+        stimuli = cfg.get("stimuli", {})
+        if spec.get("model") in families:
+            problems.append(f"config.stimuli.{name}.model: {spec['model']!r} is a family of seeds; attack one of "
+                            f"{families[spec['model']]}")
+        elif spec.get("model") not in models:
             problems.append(f"config.stimuli.{name}.model: unknown model {spec.get('model')!r}; "
                             f"configured models: {sorted(models)}")
         base = spec.get("base")

@@ -47,7 +47,7 @@ except ConfigError as err:
 PLAN = Plan(config)
 RESULTS = PLAN.results
 RESOURCES = PLAN.resources
-MODELS = config["models"]
+MODELS = PLAN.models  # concrete: a family of seeds is one model per seed
 FEATURE_OPTS = config["features"]
 SRC = os.path.join(workflow.basedir, "src", "repgeom")
 

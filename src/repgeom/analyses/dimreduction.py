@@ -44,9 +44,14 @@ class DimReduction(AnalysisKind):
     def check(self, name, spec, cfg):
         from ..stimuli import expand_sets
 
+        from ..models import expand_families
+
         problems = []
-        models = cfg.get("models", {})
-        if spec.get("model") not in models:
+        models, families = expand_families(cfg.get("models", {}))
+        if spec.get("model") in families:
+            problems.append(f"config.dimreduction.{name}.model: {spec['model']!r} is a family of seeds; "
+                            f"name one of {families[spec['model']]}")
+        elif spec.get("model") not in models:
             problems.append(f"config.dimreduction.{name}.model: unknown model {spec.get('model')!r}; "
                             f"configured models: {sorted(models)}")
         sets = expand_sets(cfg.get("stimuli", {}))

@@ -56,6 +56,11 @@ class PathAnalysis(AnalysisKind):
                 "distance": {"type": "string", "enum": DISTANCES.names(), "default": "arccos",
                              "description": "similarity -> distance: arccos (a metric) or one_minus (1 - s)"},
                 "seed": {"type": "integer", "default": 0, "description": "MDS seed"},
+                "bootstrap": {"type": "object", "additionalProperties": False, "default": {"n": 0, "seed": 0},
+                              "description": "resample the stimuli n times (with replacement, seeded) for "
+                                             "intervals on every distance, step and path length",
+                              "properties": {"n": {"type": "integer", "minimum": 0, "default": 0},
+                                             "seed": {"type": "integer", "default": 0}}},
             },
         }
 
@@ -91,53 +96,107 @@ class PathAnalysis(AnalysisKind):
 
         return entries_of(spec)
 
+    def _replicates(self, spec, plan):
+        """[{entry ref: concrete ref}] per replicate: seed k of every family in the path (one without families)."""
+        from ..entries import EntryRef
+
+        refs = self._refs(spec)
+        families = [r.name for r in refs if r.kind == "model" and r.name in plan.families]
+        sizes = {len(plan.families[f]) for f in families}
+        if len(sizes) > 1:
+            raise ValueError(f"the families of a path must have as many seeds each: {families}")
+        count = sizes.pop() if sizes else 1
+        return [[EntryRef(r.kind, plan.families[r.name][k], r.options) if r.name in families else r for r in refs]
+                for k in range(count)], families
+
     def requests(self, name, spec, plan):
         from ..entries import ENTRY_KINDS
 
-        return [ENTRY_KINDS[r.kind].request(r, spec) for r in self._refs(spec)]
+        replicates, _ = self._replicates(spec, plan)
+        return list(dict.fromkeys(ENTRY_KINDS[r.kind].request(r, spec) for rep in replicates for r in rep))
 
     def job_spec(self, name, spec, plan, manifest_of=None):
         from ..entries import ENTRY_KINDS
 
-        entries = []
-        for ref in self._refs(spec):
-            kind = ENTRY_KINDS[ref.kind]
-            entries.append({"name": ref.name, "kind": ref.kind, "draw_as": kind.draw_as,
-                            "cube": plan.path_of(kind.request(ref, spec)),
-                            "layers": kind.layers(ref, spec, plan, manifest_of)})
+        replicates, families = self._replicates(spec, plan)
+        jobs = []
+        for rep in replicates:
+            entries = []
+            for ref, concrete in zip(self._refs(spec), rep):
+                kind = ENTRY_KINDS[ref.kind]
+                entries.append({"name": ref.name, "source": concrete.name, "kind": ref.kind,
+                                "draw_as": kind.draw_as, "cube": plan.path_of(kind.request(concrete, spec)),
+                                "layers": kind.layers(concrete, spec, plan, manifest_of)})
+            jobs.append(entries)
         return {"analysis": name, "stimuli": spec["stimuli"], "rdm_method": spec["rdm_method"],
                 "compare": spec["compare"], "distance": spec["distance"], "seed": spec["seed"],
-                "entries": entries}
+                "bootstrap": spec["bootstrap"], "families": families, "entries": jobs[0], "replicates": jobs}
 
-    def compute(self, job, inputs, stim_index=None):
-        import numpy as np
-
-        from .. import metrics, paths
+    def _entries(self, entries, analysis):
+        """paths.Entry objects over the cubes of one replicate, checked to hold the same stimuli."""
+        from .. import paths
         from ..cubes import Cube
 
-        entries, ids, first, provenance = [], None, None, {}
-        for e in job["entries"]:
+        out, ids, first, provenance = [], None, None, {}
+        for e in entries:
             cube = Cube(e["cube"])
-            provenance[e["name"]] = _provenance(cube.attrs)
+            provenance[e.get("source", e["name"])] = _provenance(cube.attrs)
             if ids is None:
                 ids, first = cube.ids, e["cube"]
             elif [str(v) for v in ids.tolist()] != [str(v) for v in cube.ids.tolist()]:
                 raise ValueError(f"{e['cube']} holds other stimuli (or another order) than {first}")
-            entries.append(paths.Entry(e["name"], e["kind"], list(e["layers"]),
-                                       [cube.rows(layer) for layer in e["layers"]], e["draw_as"]))
-        n = len(ids)
-        p = paths.path(entries, n, job["compare"], job["distance"], job["seed"], stim_index=stim_index)
+            out.append(paths.Entry(e["name"], e["kind"], list(e["layers"]),
+                                   [cube.rows(layer) for layer in e["layers"]], e["draw_as"]))
+        return out, len(ids), provenance
+
+    def _point(self, job, entries, n):
+        from .. import metrics, paths
+
+        p = paths.path(entries, n, job["compare"], job["distance"], job["seed"])
         per_entry = metrics.path_metrics(p.distance, p.names, p.layers, p.kinds)
-        nan_pairs = {}
         for name, layer, k in zip(p.names, p.layers, p.extra["nan_pairs"]):
             if k:
-                nan_pairs.setdefault(name, {})[layer] = int(k)
+                per_entry[name].setdefault("nan_pairs", {})[layer] = int(k)
                 if k >= p.extra["pairs"]:
                     log.warning("%s: the RDM of %s %s has no valid stimulus pair (all NaN: constant patterns); "
                                 "its similarity to everything is 0", job["analysis"], name, layer)
-        for name, counts in nan_pairs.items():
-            per_entry[name]["nan_pairs"] = counts
+        return p, per_entry
+
+    def compute(self, job, inputs):
+        import numpy as np
+
+        from .. import metrics, paths
+
+        replicates = job.get("replicates") or [job["entries"]]
+        entries, n, provenance = self._entries(replicates[0], job["analysis"])
+        p, per_entry = self._point(job, entries, n)
         models = [e["name"] for e in job["entries"] if e["kind"] == "model"]
+        record = {"kind": self.record_kind, "analysis": job["analysis"], "stimulus_set": job["stimuli"],
+                  "n_stimuli": n, "rdm_method": job["rdm_method"], "compare": job["compare"],
+                  "distance": job["distance"], "models": per_entry, "pairs": p.extra["pairs"],
+                  "definition": f"{job['distance']} distance between RDMs ({job['compare']} similarity); "
+                                "path_length: sum over consecutive layers of a model"}
+        variables = {}
+        boot = job.get("bootstrap") or {}
+        if boot.get("n"):
+            b = paths.bootstrap(entries, n, p, job["compare"], job["distance"], boot["n"], boot.get("seed", 0))
+            record["bootstrap"] = {"n": boot["n"], "seed": boot.get("seed", 0), "resampled": "stimuli",
+                                   "self_pairs": "left out (a stimulus with its own repeat)"}
+            record["intervals"] = metrics.path_metric_intervals(b["distance"], p.names, p.layers, p.kinds)
+            record["differences"] = metrics.model_differences(per_entry, b["distance"], p.names, p.layers, p.kinds)
+            variables.update(
+                distance_bootstrap=(("bootstrap", "entry", "entry_j"), b["distance"],
+                                    {"long_name": "distance on stimulus resamples"}),
+                embedding_bootstrap=(("bootstrap", "entry", "dim"), b["embedding"],
+                                     {"long_name": "MDS of each resample, Procrustes-aligned to the estimate"}),
+                stimulus_draws=(("bootstrap", "draw"), b["samples"],
+                                {"long_name": "the resampled stimulus positions"}))
+            for level, pct in metrics.LEVELS.items():
+                lo, hi = np.percentile(b["distance"], [50 - pct / 2, 50 + pct / 2], axis=0)
+                variables[f"distance_{level}_low"] = (("entry", "entry_j"), lo)
+                variables[f"distance_{level}_high"] = (("entry", "entry_j"), hi)
+        if len(replicates) > 1:
+            self._across_seeds(job, replicates, p, per_entry, record, variables, provenance)
         to_labels = {m: per_entry[m]["last_layer_distance_to_labels"] for m in models
                      if per_entry[m]["last_layer_distance_to_labels"] is not None}
         attrs = {"analysis": job["analysis"], "models": models, "entries": [e["name"] for e in job["entries"]],
@@ -145,14 +204,65 @@ class PathAnalysis(AnalysisKind):
                  "rdm_method": job["rdm_method"], "compare": job["compare"], "distance": job["distance"],
                  "seed": job["seed"], "n_stimuli": n, "last_layer_distance_to_labels": to_labels,
                  "last_layer_distance_to": {m: per_entry[m]["last_layer_distance_to"] for m in models},
-                 "pairs": p.extra["pairs"], "provenance": provenance}
-        record = {"kind": self.record_kind, "analysis": job["analysis"], "stimulus_set": job["stimuli"],
-                  "n_stimuli": n, "rdm_method": job["rdm_method"], "compare": job["compare"],
-                  "distance": job["distance"], "models": per_entry, "provenance": provenance,
-                  "pairs": p.extra["pairs"],
-                  "definition": f"{job['distance']} distance between RDMs ({job['compare']} similarity); "
-                                "path_length: sum over consecutive layers of a model"}
-        return paths.to_dataset(p, attrs), record
+                 "pairs": p.extra["pairs"], "provenance": provenance, "bootstrap": record.get("bootstrap"),
+                 "families": job.get("families", [])}
+        record["provenance"] = provenance
+        ds = paths.to_dataset(p, attrs)
+        for name, (dims, values, *meta) in variables.items():
+            ds[name] = (dims, values, *(meta or [{}]))
+        return ds, record
+
+    def _across_seeds(self, job, replicates, p0, per_entry0, record, variables, provenance):
+        """Every replicate (seed k of each family): its path aligned onto the first, metrics per seed and across."""
+        import numpy as np
+
+        from .. import compare, metrics, paths
+
+        sims, dists, embs, per_seed = [p0.similarity], [p0.distance], [p0.embedding], []
+        members = []
+        for k, rep in enumerate(replicates):
+            names = {e["name"]: e["source"] for e in rep if e["name"] in job["families"]}
+            members.append(names)
+            if k == 0:
+                per_seed.append({"members": names, "models": per_entry0})
+                continue
+            entries, n, prov = self._entries(rep, job["analysis"])
+            provenance.update(prov)
+            p, per_entry = self._point(job, entries, n)
+            sims.append(p.similarity)
+            dists.append(p.distance)
+            embs.append(paths.procrustes_align(p0.embedding, p.embedding)[0])
+            per_seed.append({"members": names, "models": per_entry})
+        record["replicates"] = per_seed
+        record["across_seeds"] = _across(per_seed, job["families"], p0, dists)
+        # how far apart the seeds of each family are, layer by layer (their RDMs compared directly)
+        spread = {}
+        for fam in job["families"]:
+            rep_entries = [next(e for e in rep if e["name"] == fam) for rep in replicates]
+            entries_s = [self._entries([e], job["analysis"])[0][0] for e in rep_entries]
+            per_layer = {}
+            for j, layer in enumerate(rep_entries[0]["layers"]):
+                sim = compare.similarity([e.rdms[j] for e in entries_s], len(self._ids(rep_entries[0])),
+                                         job["compare"])
+                d = paths.similarity_to_distance(sim, job["distance"])
+                pairs = d[np.triu_indices(len(d), 1)]
+                per_layer[layer] = {"mean": float(pairs.mean()), "min": float(pairs.min()),
+                                    "max": float(pairs.max())}
+            spread[fam] = per_layer
+        record["seed_spread"] = spread
+        variables.update(
+            similarity_replicates=(("replicate", "entry", "entry_j"), np.stack(sims)),
+            distance_replicates=(("replicate", "entry", "entry_j"), np.stack(dists)),
+            embedding_replicates=(("replicate", "entry", "dim"), np.stack(embs),
+                                  {"long_name": "each seed's path, Procrustes-aligned to the first seed's"}))
+        variables["replicate_members"] = (("replicate",), np.array(
+            [", ".join(f"{f}={m}" for f, m in names.items()) for names in members], dtype=object))
+
+    @staticmethod
+    def _ids(entry):
+        from ..cubes import Cube
+
+        return Cube(entry["cube"]).ids
 
     def display(self, name, spec, plan):
         out = {}
@@ -175,3 +285,40 @@ class PathAnalysis(AnalysisKind):
 
 
 register(PathAnalysis())
+
+
+def _across(per_seed, families, p0, dists):
+    """Mean and interval across seeds of each family member's metrics, and of its layer-wise distance to every
+    other model of the path (the seeds' metrics as subjects: a t interval of the mean)."""
+    from scipy import stats
+
+    import numpy as np
+
+    def summary(values):
+        v = np.asarray(values, dtype=float)
+        mean, sd = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+        out = {"mean": mean, "sd": sd, "per_seed": v.tolist()}
+        for level, q in (("ci68", 0.84), ("ci95", 0.975)):
+            half = float(stats.t.ppf(q, len(v) - 1) * sd / np.sqrt(len(v))) if len(v) > 1 else 0.0
+            out[level] = [mean - half, mean + half]
+        return out
+
+    out = {}
+    for fam in families:
+        recs = [rep["models"][fam] for rep in per_seed]
+        first = recs[0]
+        res = {"last_layer_distance_to": {t: summary([r["last_layer_distance_to"][t] for r in recs])
+                                          for t in first["last_layer_distance_to"]},
+               "distance_to": {t: {layer: summary([r["distance_to"][t][layer] for r in recs]) for layer in per}
+                               for t, per in first["distance_to"].items()},
+               "path_length": summary([r["path_length"] for r in recs])}
+        rows = {(name, layer): i for i, (name, layer, kind) in enumerate(zip(p0.names, p0.layers, p0.kinds))
+                if kind == "model"}
+        others = [m for m in dict.fromkeys(p0.names) if m not in families and (m, p0.layers[p0.names.index(m)])
+                  in rows]
+        res["layer_distance_to"] = {
+            m: {layer: summary([d[rows[(m, layer)], rows[(fam, layer)]] for d in dists])
+                for (name, layer) in rows if name == fam and (m, layer) in rows}
+            for m in others}
+        out[fam] = res
+    return out

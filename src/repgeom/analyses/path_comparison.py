@@ -79,6 +79,8 @@ class PathComparison(AnalysisKind):
                   "entries": key(ref),
                   "provenance": {"reference": json.loads(json.dumps(ref.attrs.get("provenance", {}))),
                                  "other": json.loads(json.dumps(other.attrs.get("provenance", {})))}}
+        if "embedding_bootstrap" in ref and "embedding_bootstrap" in other:
+            record.update(_bootstrap_disparities(ref, other, disparity))
         attrs = {"comparison": job["comparison"], "reference": ref.attrs["analysis"],
                  "other": other.attrs["analysis"], "procrustes_disparity": disparity,
                  "n_stimuli_reference": ref.attrs["n_stimuli"], "n_stimuli_other": other.attrs["n_stimuli"],
@@ -103,8 +105,44 @@ class PathComparison(AnalysisKind):
         return figures.aligned_paths_figure(store, display)
 
     def summary_rows(self, record):
-        return [("path_comparison", record["comparison"], "", f"{record['reference']} vs {record['other']}", "",
-                 metric, record[metric]) for metric in ("procrustes_disparity", "distance_matrix_correlation")]
+        pair = f"{record['reference']} vs {record['other']}"
+        rows = [("path_comparison", record["comparison"], "", pair, "", "procrustes_disparity",
+                 record["procrustes_disparity"], record.get("disparity_bootstrap")),
+                ("path_comparison", record["comparison"], "", pair, "", "distance_matrix_correlation",
+                 record["distance_matrix_correlation"])]
+        for role in ("reference", "other"):
+            key = f"{role}_self_disparity"
+            if key in record:
+                rows.append(("path_comparison", record["comparison"], record[role], pair, "", key,
+                             record[key]["median"], record[key]))
+                rows.append(("path_comparison", record["comparison"], record[role], pair, "",
+                             f"disparity_percentile_in_{role}_self", record[f"disparity_percentile_in_{role}_self"]))
+        return rows
+
+
+def _bootstrap_disparities(ref, other, disparity):
+    """Where the disparity of two paths falls among their stimulus resamples.
+
+    ``disparity_bootstrap``: the disparity between the b-th resample of each path (independent resamples of
+    two stimulus sets): its interval is the uncertainty of the disparity itself.  ``<role>_self_disparity``:
+    the disparity of each resample of one path to that path's own estimate: how far sampling alone moves it;
+    ``disparity_percentile_in_<role>_self``: where the observed disparity falls in that distribution (near
+    100: more different than resampling explains).
+    """
+    import numpy as np
+    from scipy.spatial import procrustes
+
+    from ..metrics import interval
+
+    rb, ob = ref.embedding_bootstrap.values, other.embedding_bootstrap.values
+    b = min(len(rb), len(ob))
+    paired = [procrustes(rb[k], ob[k])[2] for k in range(b)]
+    out = {"disparity_bootstrap": {**interval(paired), "median": float(np.median(paired)), "n": b}}
+    for role, ds, boot in (("reference", ref, rb), ("other", other, ob)):
+        self_d = np.array([procrustes(ds.embedding.values, e)[2] for e in boot])
+        out[f"{role}_self_disparity"] = {**interval(self_d), "median": float(np.median(self_d)), "n": len(boot)}
+        out[f"disparity_percentile_in_{role}_self"] = float(100.0 * np.mean(self_d < disparity))
+    return out
 
 
 register(PathComparison())

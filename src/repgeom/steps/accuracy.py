@@ -11,7 +11,7 @@ def run(a):
 
     import torch
 
-    from .. import store, training
+    from .. import metrics, store, training
 
     set_threads(a.threads)
     pairs = [tuple(p) for p in json.loads(a.pairs)]
@@ -31,9 +31,10 @@ def run(a):
             if (name, s) not in pairs:
                 continue
             correct, n = training.accuracy(network, x, y)
+            lo, hi = metrics.wilson(correct, n)
             rows.append({"model": name, "stimulus_set": s, "kind": stim.attrs["stimulus_kind"],
                          "attacked_model": stim.attrs.get("attacked_model") or "", "eps": stim.attrs.get("eps", 0.0),
-                         "correct": correct, "n": n, "accuracy": correct / n})
+                         "correct": correct, "n": n, "accuracy": correct / n, "ci95_low": lo, "ci95_high": hi})
             log.info("%-12s on %-22s accuracy = %d / %d = %.4f", name, s, correct, n, correct / n)
     tmp = a.out + ".tmp"
     with open(tmp, "w", newline="") as f:

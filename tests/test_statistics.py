@@ -1,0 +1,111 @@
+"""Intervals that mean what they say: debiased CKA, seeded stimulus bootstraps, and their coverage."""
+
+import numpy as np
+import pytest
+from scipy.stats import ortho_group
+
+from repgeom import compare, paths, rdm
+
+
+def _hsic_u(K, L):
+    """The unbiased HSIC estimator (Song et al. 2012), brute force in float64."""
+    n = len(K)
+    K, L = K.copy(), L.copy()
+    np.fill_diagonal(K, 0)
+    np.fill_diagonal(L, 0)
+    one = np.ones(n)
+    return (np.trace(K @ L) + (one @ K @ one) * (one @ L @ one) / ((n - 1) * (n - 2))
+            - 2 / (n - 2) * one @ K @ L @ one) / (n * (n - 3))
+
+
+def _cka_brute(X, Y):
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    K, L = Xc @ Xc.T, Yc @ Yc.T
+    return _hsic_u(K, L) / np.sqrt(_hsic_u(K, K) * _hsic_u(L, L))
+
+
+def _features(seed=0, n=50):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 12)) + np.repeat(rng.standard_normal((5, 12)) * 2, n // 5, axis=0)
+    Y = np.tanh(X @ rng.standard_normal((12, 9))) + 0.3 * rng.standard_normal((n, 9))
+    return X, Y
+
+
+def test_cka_equals_a_brute_force_unbiased_hsic():
+    X, Y = _features()
+    got = compare.similarity([rdm.compute(X, "euclidean"), rdm.compute(Y, "euclidean")], 50, "cka", block=7)
+    assert abs(got[0, 1] - _cka_brute(X, Y)) <= 1e-10
+    assert got[0, 1] == got[1, 0] and abs(got[0, 0] - 1) <= 1e-12  # 1 for identical inputs
+
+
+def test_cka_is_invariant_to_orthogonal_transforms_and_isotropic_scaling():
+    X, Y = _features(1)
+    Q = ortho_group.rvs(12, random_state=3)
+    base = compare.similarity([rdm.compute(X, "euclidean"), rdm.compute(Y, "euclidean")], 50, "cka")[0, 1]
+    for X2 in (X @ Q, 7.5 * X, 0.01 * X @ Q + 3.0):  # rotation/reflection, scale, and a shift on top
+        got = compare.similarity([rdm.compute(X2, "euclidean"), rdm.compute(Y, "euclidean")], 50, "cka")[0, 1]
+        assert abs(got - base) <= 1e-10
+    same = compare.similarity([rdm.compute(X, "euclidean"), rdm.compute(5 * X @ Q, "euclidean")], 50, "cka")
+    assert abs(same[0, 1] - 1) <= 1e-10
+
+
+def test_cka_refuses_nan_rdms():
+    X = np.random.default_rng(0).standard_normal((20, 4))
+    X[3] = 1.0
+    with pytest.raises(ValueError, match="without NaN"):
+        compare.similarity([rdm.compute(X, "correlation"), rdm.compute(X, "euclidean")], 20, "cka")
+
+
+def _entries(seed=0, n=40):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 6))
+    mats = [rdm.compute(X @ rng.standard_normal((6, 6)) + 0.2 * k * rng.standard_normal((n, 6)), "euclidean")
+            for k in range(3)]
+    labels = rdm.labels_rdm(np.arange(n) % 4, 4)
+    return [paths.Entry("m", "model", ["input", "h", "out"], mats),
+            paths.Entry("labels", "labels", ["labels"], [labels], "point")]
+
+
+def test_a_bootstrap_is_identical_for_its_seed_and_differs_for_another():
+    entries = _entries()
+    point = paths.path(entries, 40)
+    a = paths.bootstrap(entries, 40, point, n_boot=30, seed=5)
+    b = paths.bootstrap(entries, 40, point, n_boot=30, seed=5)
+    c = paths.bootstrap(entries, 40, point, n_boot=30, seed=6)
+    for key in ("samples", "distance", "embedding"):
+        assert np.array_equal(a[key], b[key]), key
+    assert not np.array_equal(a["samples"], c["samples"]) and not np.allclose(a["distance"], c["distance"])
+    # the resamples' similarities are those of the resampled matrices, self-pairs left out
+    k = 3
+    idx = a["samples"][k]
+    direct = compare.similarity([r for e in entries for r in e.rdms], 40, "cosine", stim_index=idx)
+    assert np.allclose(a["similarity"][k], direct, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["cosine", "corr"])
+def test_the_95_interval_covers_a_known_population_value_95_percent_of_the_time(method):
+    """Gaussian class clusters seen by two 'layers' (x, and a noisy nonlinear map of x): the population value
+    of the RDM similarity is taken over 2 million independent stimulus pairs; 300 simulated experiments of
+    40 stimuli each get a 200-resample percentile interval, as paths get theirs."""
+    rng = np.random.default_rng(1)
+    K, d = 4, 10
+    mu = rng.standard_normal((K, d)) * 1.2
+    A = rng.standard_normal((d, d)) / np.sqrt(d)
+
+    def draw(n):
+        x = mu[rng.integers(0, K, n)] + rng.standard_normal((n, d))
+        return x, np.tanh(x @ A) + 0.5 * rng.standard_normal((n, d))
+
+    x1, y1 = draw(2_000_000)
+    x2, y2 = draw(2_000_000)
+    da, db = ((x1 - x2) ** 2).mean(1), ((y1 - y2) ** 2).mean(1)
+    truth = ((da * db).mean() / np.sqrt((da ** 2).mean() * (db ** 2).mean()) if method == "cosine"
+             else np.corrcoef(da, db)[0, 1])
+    covered = []
+    for _ in range(300):
+        x, y = draw(40)
+        sims = compare.bootstrap_similarity([rdm.compute(x, "euclidean"), rdm.compute(y, "euclidean")], 40, method,
+                                            rng.integers(0, 40, size=(200, 40)))[:, 0, 1]
+        lo, hi = np.percentile(sims, [2.5, 97.5])
+        covered.append(lo <= truth <= hi)
+    assert 0.90 <= np.mean(covered) <= 0.99, np.mean(covered)
