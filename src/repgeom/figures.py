@@ -111,10 +111,16 @@ def path_figure(path, display=None, title=None):
     ax_p.set_title("Representational geometry path" + (f"\n{extra.lstrip('; ')}" if extra else ""),
                    fontsize=10 if extra else None)
     ax_p.legend(fontsize=9, loc="best")
+    diffs = ""
+    for d in path.attrs.get("differences") or []:  # paired bootstrap differences of the last layers
+        a, b = (styles.get(m, (m,))[0] for m in d["models"])
+        lo, hi = d["ci95"]
+        diffs += (f"\nlast layer to labels, {a} minus {b}: {d['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}] "
+                  f"({'excludes' if d['ci95_excludes_zero'] else 'includes'} 0)")
     fig.suptitle(title or f"{path.attrs['analysis']}: {' vs '.join(styles[m][0] for m in models)}\n"
                  f"stimuli {path.attrs['stimulus_set']} (N={path.attrs['n_stimuli']}); "
                  f"{path.attrs['rdm_method']} RDMs, "
-                 f"{path.attrs['compare']} comparison, {path.attrs['distance']} distance", fontsize=11)
+                 f"{path.attrs['compare']} comparison, {path.attrs['distance']} distance" + diffs, fontsize=11)
     fig.tight_layout()
     return fig
 

@@ -205,7 +205,8 @@ class PathAnalysis(AnalysisKind):
                  "seed": job["seed"], "n_stimuli": n, "last_layer_distance_to_labels": to_labels,
                  "last_layer_distance_to": {m: per_entry[m]["last_layer_distance_to"] for m in models},
                  "pairs": p.extra["pairs"], "provenance": provenance, "bootstrap": record.get("bootstrap"),
-                 "families": job.get("families", [])}
+                 "families": job.get("families", []),
+                 "differences": [d for d in record.get("differences", []) if d["target"] == "labels"]}
         record["provenance"] = provenance
         ds = paths.to_dataset(p, attrs)
         for name, (dims, values, *meta) in variables.items():
