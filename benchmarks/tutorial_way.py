@@ -358,11 +358,10 @@ def cells(results):
     plot_dim_reduction(model_features, labels, transformer_funcs=['PCA', 'MDS', 't-SNE'], name="section1_dimred")
     yield "section 1 PCA/MDS/t-SNE (50/class)", {"clean_50": imgs}
 
-    imgs, labels = next(iter(test_loader))
-    imgs, labels = imgs[:500], labels[:500]  # "grab 500 samples from the test set"
+    imgs, labels = next(iter(test_loader))  # the seed's own cell: the first test batch of 1000
     model_features = extract_features(model, imgs.to(device), return_layers='all')
-    rep_path({'feedforward model': model_features}, {'feedforward model': 'b'}, labels, name="path_first_500")
-    yield "section 1 path (first 500)", {"first_500": imgs}
+    rep_path({'feedforward model': model_features}, {'feedforward model': 'b'}, labels, name="path_first_1000")
+    yield "section 1 path (first 1000)", {"first_1000": imgs}
 
     imgs, labels = sample_images(test_loader, n=5)
     model_features = extract_features(model, imgs.to(device), return_layers='all')

@@ -120,7 +120,7 @@ def test_schema_enums_come_from_the_code_registries():
     assert set(feedforward["train"]["properties"]["recipe"]["enum"]) == set(training.RECIPES)
     assert props["stimuli"]["additionalProperties"]["properties"]["kind"]["enum"] == STIMULUS_KINDS.names()
     assert props["rdms"]["additionalProperties"]["properties"]["method"]["enum"] == RDM_METHODS.names()
-    assert [s for s in ANALYSES] == ["paths", "path_comparisons", "dimreduction"]
+    assert [s for s in ANALYSES] == ["montages", "paths", "path_comparisons", "dimreduction", "fgsm_sweeps", "profiles"]
     path = props["paths"]["additionalProperties"]["properties"]
     assert path["compare"]["enum"] == COMPARISONS.names() and path["distance"]["enum"] == DISTANCES.names()
     assert path["rdm_method"]["enum"] == RDM_METHODS.names()

@@ -81,7 +81,10 @@ def test_summary_rows_cover_every_kind_of_record():
     rows = metrics.summary_rows(records, row_makers())
     assert all(list(r) == list(metrics.SUMMARY_COLUMNS) for r in rows)
     assert {"kind": "rdm_separability", "analysis": "r", "model": "a", "stimulus_set": "s", "layer": "out",
-            "metric": "separability", "value": 5.0} in [{k: r[k] for k in metrics.SUMMARY_COLUMNS[:7]} for r in rows]
+            "metric": "separability", "value": 5.0, "layer_order": 1} in [
+        {k: r[k] for k in ("kind", "analysis", "model", "stimulus_set", "layer", "metric", "value", "layer_order")}
+        for r in rows]
+    assert [r["layer_order"] for r in rows if r["metric"] == "distance_to_labels" and r["model"] == "a"] == [0, 1, 2]
     assert [r["value"] for r in rows if r["metric"] == "step_length" and r["model"] == "a"] == [1.0, 2.0]
     assert [r["layer"] for r in rows if r["metric"] == "step_length" and r["model"] == "a"] == ["input -> h", "h -> out"]
     last = [r for r in rows if r["metric"] == "last_layer_distance_to_labels"]

@@ -30,11 +30,12 @@ def test_default_plan_unions_nodes_per_store_and_lists_every_target():
     assert plan.feature_nodes("standard", "clean_50")[-1] == "softmax"
     assert plan.cube_nodes("correlation", "recurrent", "clean_20") == ["conv2", "conv2_1", "conv2_2", "conv2_3",
                                                                         "conv2_4"]
-    assert plan.labels_cubes == {("euclidean", s) for s in ("first_500", "clean_5", "clean_50", "fgsm_standard_50")}
+    assert plan.labels_cubes == ({("euclidean", s) for s in ("first_1000", "clean_5", "clean_50", "fgsm_standard_50")}
+                                 | {("correlation", "first_1000")})
     targets = plan.targets()
     assert "results/figures/dimreduction/section1.png" in targets  # every figure the report shows
     assert "results/labels/euclidean/clean_50.zarr" in targets and "results/metrics/summary.csv" in targets
-    assert len(plan.accuracy_pairs()) == (3 + 5) * 7  # the new-seed family is five models
+    assert len(plan.accuracy_pairs()) == (3 + 5) * (7 + 3 * 6)  # five new-seed models; seven sets and 3 sweeps
     job = plan.analysis_job("paths", "exercise2_new_seed")
     assert [e["name"] for e in job["entries"]] == ["standard", "new_seed", "labels"]
     assert job["entries"][-1]["cube"] == "results/labels/euclidean/clean_50.zarr"
@@ -47,7 +48,7 @@ def test_default_plan_unions_nodes_per_store_and_lists_every_target():
     assert "color" not in str(job) and "label" not in job  # display settings stay out of the compute job
     assert plan.analysis_display("paths", "exercise2_new_seed")["new_seed"] == {
         "label": "model new seed", "color": "c", "seeds": [2, 3, 4, 5, 6]}
-    assert plan.rdm_threads("first_500") == 1 and plan.set_size("fgsm_standard_50") == 500
+    assert plan.rdm_threads("first_1000") == 1 and plan.set_size("fgsm_standard_50") == 500
     assert plan.needs_mnist()
 
 

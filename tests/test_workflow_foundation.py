@@ -25,7 +25,7 @@ def test_dry_run_of_the_default_config(tmp_path):
     proc = run_snakemake(tmp_path, "--configfile", os.path.join(REPO, "config.yaml"), "-n", "--quiet", "rules",
                          timeout=120)
     out = proc.stdout + proc.stderr
-    for rule, count in [("fetch_checkpoint", 3), ("prepare_model", 3 + 5), ("mnist", 1), ("labels_rdm", 4)]:
+    for rule, count in [("fetch_checkpoint", 3), ("prepare_model", 3 + 5), ("mnist", 1), ("labels_rdm", 5), ("report", 1)]:
         assert any(line.split()[:2] == [rule, str(count)] for line in out.splitlines()), out
 
 

@@ -362,6 +362,12 @@ def _cross_checks(cfg):
     for section in analyses.ANALYSES:
         for name, spec in (cfg.get(section) or {}).items():
             problems += analyses.ANALYSES[section].check(name, spec, cfg)
+    known = {"accuracy", "summary"} | {f"rdms/{r}" for r in (cfg.get("rdms") or {})}
+    known |= {f"{s}/{n}" for s in analyses.ANALYSES for n in (cfg.get(s) or {})}
+    for k, section in enumerate((cfg.get("report") or {}).get("sections", [])):
+        for item in section["items"]:
+            if item not in known:
+                problems.append(f"config.report.sections.{k}.items: unknown item {item!r}; known: {sorted(known)}")
     problems += _source_problems(cfg)
     if not problems:
         problems += _size_problems(cfg)

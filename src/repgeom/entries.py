@@ -1,6 +1,8 @@
 """Path-entry sources: what a path's ``entries:`` list can name, declared once each (``ENTRY_KINDS``).
 
 * ``model`` — a model's layer RDMs (``standard``, or ``{model: standard, nodes: layers}``), drawn as a line;
+  ``{model: adversarial, stimuli: clean_50}`` takes them on another set of the same stimuli (e.g. the clean
+  images an FGSM set was made from), an entry of its own (``adversarial@clean_50``);
 * ``labels`` — the one-hot labels RDM of the set (``labels``), drawn as a magenta star;
 * ``reference`` — an imported RDM (``{reference: hIT}``), the mean of its RDMs, drawn as its own marker.
 
@@ -54,41 +56,57 @@ class EntryKind:
         return []
 
 
+def model_of(ref: EntryRef) -> str:
+    """The model a model entry reads (its name, unless the entry names another set: ``model@set``)."""
+    return ref.options.get("model", ref.name)
+
+
 @ENTRY_KINDS.register("model")
 class ModelEntry(EntryKind):
     draw_as = "path"
     item_schema = {"type": "object", "additionalProperties": False, "required": ["model"],
                    "properties": {"model": {"type": "string"},
-                                  "nodes": {"$ref": "#/$defs/nodes"}}}
+                                  "nodes": {"$ref": "#/$defs/nodes"},
+                                  "stimuli": {"type": "string", "description": "another set of the same stimulus ids "
+                                                                               "(e.g. the clean base of an FGSM set)"},
+                                  "label": {"type": "string"}, "color": {"type": "string"}}}
 
     def parse(self, item):
         if isinstance(item, str) and item not in RESERVED_NAMES:
             return EntryRef("model", item)
         if isinstance(item, dict) and "model" in item:
-            return EntryRef("model", item["model"], {k: v for k, v in item.items() if k != "model"})
+            options = {k: v for k, v in item.items() if k != "model"}
+            if "stimuli" in options:
+                return EntryRef("model", f"{item['model']}@{options['stimuli']}", {**options, "model": item["model"]})
+            return EntryRef("model", item["model"], options)
         return None
 
     def check(self, ref, where, cfg):
         from .models import expand_families
+        from .stimuli import expand_sets
 
         concrete, families = expand_families(cfg.get("models", {}))
-        if ref.name not in concrete and ref.name not in families:
-            return [f"{where}: unknown model {ref.name!r}; configured models: {sorted(concrete)}"]
-        return []
+        problems = []
+        if model_of(ref) not in concrete and model_of(ref) not in families:
+            problems.append(f"{where}: unknown model {model_of(ref)!r}; configured models: {sorted(concrete)}")
+        if "stimuli" in ref.options and ref.options["stimuli"] not in expand_sets(cfg.get("stimuli", {})):
+            problems.append(f"{where}: unknown stimulus set {ref.options['stimuli']!r} of entry {ref.name!r}")
+        return problems
 
     def request(self, ref, spec):
         from .plan import ModelCube
 
-        return ModelCube(spec["rdm_method"], ref.name, spec["stimuli"], _hashable(self._nodes(ref, spec)))
+        return ModelCube(spec["rdm_method"], model_of(ref), ref.options.get("stimuli", spec["stimuli"]),
+                         _hashable(self._nodes(ref, spec)))
 
     def _nodes(self, ref, spec):
         return ref.options.get("nodes", spec.get("nodes", "all"))
 
     def layers(self, ref, spec, plan, manifest_of=None):
-        return plan.resolve(ref.name, self._nodes(ref, spec), manifest_of)
+        return plan.resolve(model_of(ref), self._nodes(ref, spec), manifest_of)
 
     def models(self, ref):
-        return [ref.name]
+        return [model_of(ref)]
 
 
 @ENTRY_KINDS.register("labels")

@@ -14,6 +14,10 @@ def _mpl():
     return plt
 
 
+# The colour scale of every path's distance matrix, per similarity-to-distance transform: fixed, so colours
+# mean the same in every figure (1 - s of a non-negative similarity lies in [0, 1]; its angle in [0, pi/2]).
+DISTANCE_SCALE = {"one_minus": 1.0, "arccos": float(np.pi / 2)}
+
 REFERENCE_COLORS = ["tab:red", "tab:brown", "tab:pink", "tab:gray", "darkred", "indigo"]
 REFERENCE_MARKERS = ["D", "^", "v", "P", "X", "h"]
 
@@ -30,7 +34,8 @@ def entry_styles(path, display=None):
         if kind == "labels":
             styles[name] = ("labels", "m", "*")
         elif kind == "model":
-            styles[name] = (d.get("label") or name, d.get("color") or DEFAULT_COLORS[m % len(DEFAULT_COLORS)], ".")
+            styles[name] = (d.get("label") or name, d.get("color") or DEFAULT_COLORS[m % len(DEFAULT_COLORS)], ".",
+                            d.get("linestyle", "-"))
             m += 1
         else:
             styles[name] = (d.get("label") or name, d.get("color") or REFERENCE_COLORS[r % len(REFERENCE_COLORS)],
@@ -53,15 +58,17 @@ def path_figure(path, display=None, title=None):
     dist = path.distance.values[np.ix_(shown, shown)]
     ticks, tick_colors = [], []
     for lay, mm in zip(layer[shown], model[shown]):
-        label, color, _ = styles[mm]
+        label, color = styles[mm][:2]
         point = kinds.get(mm, "model") != "model"
         ticks.append(label if point else lay)
         tick_colors.append("k" if (lay == "input" and not point) else color)
     n = len(ticks)
-    fig, (ax_m, ax_p) = plt.subplots(1, 2, figsize=(13, 6), gridspec_kw={"width_ratios": [1.1, 1]})
-    im = ax_m.imshow(dist, cmap="viridis_r")
-    ax_m.set_xticks(np.arange(n), labels=ticks, fontsize=max(5, 9 - n // 10), rotation=90)
-    ax_m.set_yticks(np.arange(n), labels=ticks, fontsize=max(5, 9 - n // 10))
+    side = max(6.0, 0.19 * n + 2.5)  # ticks stay legible (8 pt) for the largest matrices
+    fig, (ax_m, ax_p) = plt.subplots(1, 2, figsize=(side + 7, side), gridspec_kw={"width_ratios": [1.1, 1]})
+    vmax = DISTANCE_SCALE.get(path.attrs["distance"])  # one colour scale per measure, shared by every figure
+    im = ax_m.imshow(dist, cmap="viridis_r", vmin=0, vmax=vmax)
+    ax_m.set_xticks(np.arange(n), labels=ticks, fontsize=8, rotation=90)
+    ax_m.set_yticks(np.arange(n), labels=ticks, fontsize=8)
     for t, c in zip(ax_m.get_xticklabels(), tick_colors):
         t.set_color(c)
     for t, c in zip(ax_m.get_yticklabels(), tick_colors):
@@ -72,13 +79,13 @@ def path_figure(path, display=None, title=None):
     emb = path.embedding.values
     models = [n_ for n_ in styles if kinds.get(n_, "model") == "model" and n_ != "labels"]
     for name in models:
-        label, color, _ = styles[name]
+        label, color, _, linestyle = styles[name]
         idx = np.flatnonzero(model == name)
-        ax_p.plot(emb[idx, 0], emb[idx, 1], color=color, marker=".", label=label)
+        ax_p.plot(emb[idx, 0], emb[idx, 1], color=color, marker=".", label=label, ls=linestyle)
     first_input = np.flatnonzero((layer == "input") & np.isin(model, models))
     if len(first_input):
         ax_p.plot(*emb[first_input[0]], color="k", marker="s", linestyle="none", markersize=9, label="input")
-    for name, (label, color, marker) in styles.items():
+    for name, (label, color, marker, *_) in styles.items():
         if name in models:
             continue
         k = np.flatnonzero(model == name)[0]
@@ -264,7 +271,7 @@ def aligned_paths_figure(store, display=None):
              ("other", "--", store.attrs["other"], store.attrs["n_stimuli_other"]))
     for var, style, name, n in roles:
         emb = store[var].values
-        for m, (label, color, marker) in styles.items():
+        for m, (label, color, marker, *_) in styles.items():
             idx = np.flatnonzero(model == m)
             if kinds.get(m, "model") == "model":
                 ax.plot(emb[idx, 0], emb[idx, 1], style, color=color, marker=".", label=f"{label}: {name} (N={n})")
@@ -281,5 +288,85 @@ def aligned_paths_figure(store, display=None):
     ax.set_title(f"Paths aligned by Procrustes (disparity {store.attrs['procrustes_disparity']:.3f});\n"
                  f"solid: {store.attrs['reference']}, dashed: {store.attrs['other']}; black square: input, "
                  f"magenta star: labels", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def montage(store):
+    """The seed's ``sample_images(..., plot=True)``: a few images of each class, one row per class."""
+    plt = _mpl()
+    classes = list(store.attrs["classes"])
+    labels, images = store.label.values, store.images.values
+    per = int(store.attrs["per_class"])
+    fig, axes = plt.subplots(len(classes), per, figsize=(1.1 * per + 1.2, 1.1 * len(classes) + 0.6), squeeze=False)
+    for r, _ in enumerate(classes):
+        idx = np.flatnonzero(labels == r)
+        for c in range(per):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for side in ax.spines.values():
+                side.set_visible(False)
+            if c < len(idx):
+                img = images[idx[c]]
+                ax.imshow(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+        axes[r, 0].set_ylabel(classes[r], rotation=0, ha="right", va="center", fontsize=10)
+    fig.suptitle(f"{store.attrs['stimulus_set']}: the first {per} images of each class "
+                 f"({store.attrs['n_stimuli']} stimuli)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def fgsm_sweep(store, display=None):
+    """Accuracy against FGSM eps: one panel per attacked model; its own model bold, transfer attacks thin."""
+    plt = _mpl()
+    display = display or {}
+    attacked, models, eps = list(store.attacked.values), list(store.model.values), store.eps.values
+    fig, axes = plt.subplots(1, len(attacked), figsize=(4.2 * len(attacked) + 1.5, 4.2), squeeze=False, sharey=True)
+    for a, (ax, target) in enumerate(zip(axes[0], attacked)):
+        for k, m in enumerate(models):
+            d = display.get(m) or {}
+            acc = store.accuracy.values[a, k]
+            if np.isnan(acc).all():
+                continue
+            own = m == target
+            color = d.get("color") or DEFAULT_COLORS[k % len(DEFAULT_COLORS)]
+            ax.plot(eps, acc, marker="o" if own else ".", lw=2.4 if own else 1.0, color=color, alpha=1 if own else 0.8)
+            ax.fill_between(eps, store.ci95_low.values[a, k], store.ci95_high.values[a, k], color=color,
+                            alpha=0.15 if own else 0.06, linewidth=0)
+        ax.set_title(f"FGSM images made against {(display.get(target) or {}).get('label') or target}", fontsize=10)
+        ax.set_xlabel("eps (pixel units)")
+        ax.axhline(0.1, color="grey", lw=0.8, ls=":")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("accuracy (Wilson 95 % band)")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=(display.get(m) or {}).get("color") or DEFAULT_COLORS[k % len(DEFAULT_COLORS)],
+                      marker=".", label=(display.get(m) or {}).get("label") or m) for k, m in enumerate(models)]
+    handles.append(Line2D([], [], color="k", lw=2.4, marker="o", label="bold: the attacked model itself"))
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    fig.suptitle("Accuracy against the size of the attack (dotted: chance)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def profile(store, display=None):
+    """A model's distance to a point entry per layer, one curve per path (each its own measure)."""
+    plt = _mpl()
+    name = ((display or {}).get("model") or {}).get("label") or store.attrs["model"]
+    layers = list(store.layer.values)
+    fig, ax = plt.subplots(figsize=(max(6.5, 0.55 * len(layers) + 2), 4.3))
+    for k, path in enumerate(store.path.values):
+        values = store.distance.values[k]
+        ax.plot(np.arange(len(layers)), values, marker="o", label=f"{path}: {store.attrs['measures'][path]}",
+                color=DEFAULT_COLORS[k % len(DEFAULT_COLORS)])
+    ax.set_xticks(np.arange(len(layers)), labels=layers, rotation=45, ha="right", fontsize=9)
+    ax.set_ylabel(f"distance to {store.attrs['target']}")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(f"{name}: distance of each layer's RDM to the {store.attrs['target']} RDM, under each path's measure",
+                 fontsize=10)
     fig.tight_layout()
     return fig

@@ -77,7 +77,7 @@ def path_metrics(distance, names, layers, kinds):
     return out
 
 
-SUMMARY_COLUMNS = ("kind", "analysis", "model", "stimulus_set", "layer", "metric", "value",
+SUMMARY_COLUMNS = ("kind", "analysis", "model", "stimulus_set", "layer", "layer_order", "metric", "value",
                    "ci68_low", "ci68_high", "ci95_low", "ci95_high", "ci95_excludes_zero")
 
 
@@ -119,6 +119,10 @@ def path_rows(r):
     for d in r.get("differences", []):
         rows.append(("path", a, f"{d['models'][0]} - {d['models'][1]}", s, "",
                      f"difference_last_layer_distance_to_{d['target']}", d["difference"], d))
+    for pair in r.get("model_pairs", []):
+        for metric in ("procrustes_disparity", "mean_layer_distance"):
+            rows.append(("path", a, f"{pair['models'][0]} vs {pair['models'][1]}", s, "", f"paths_{metric}",
+                         pair[metric]))
     if r.get("replicates"):  # seeds as subjects: each seed under its own name, then the family across seeds
         rows = [row for row in rows if row[2] not in r["across_seeds"]]
         for rep in r["replicates"]:
@@ -145,7 +149,8 @@ def path_rows(r):
 
 def _row(row):
     """A summary row as a dict: 7 fields, and intervals from an optional 8th ({"ci68": [..], "ci95": [..]})."""
-    out = dict(zip(SUMMARY_COLUMNS[:7], row[:7]))
+    out = dict(zip(("kind", "analysis", "model", "stimulus_set", "layer", "metric", "value"), row[:7]))
+    out["layer_order"] = ""
     ci = row[7] if len(row) > 7 and row[7] else {}
     for level in ("ci68", "ci95"):
         lo, hi = ci.get(level, ["", ""])
@@ -170,7 +175,14 @@ def summary_rows(records, row_makers=None):
         if kind not in makers:
             raise ValueError(f"not a metrics record: kind {kind!r}; known: {sorted(makers)}")
         rows += makers[kind](r)
-    return [_row(row) for row in rows]
+    out = [_row(row) for row in rows]
+    order = {}  # the position of each layer in its model's network, as the rows list them (network order)
+    for r in out:
+        if r["layer"] == "":
+            continue
+        seen = order.setdefault((r["kind"], r["analysis"], r["model"], r["metric"]), {})
+        r["layer_order"] = seen.setdefault(r["layer"], len(seen))
+    return [{k: r[k] for k in SUMMARY_COLUMNS} for r in out]
 
 
 LEVELS = {"ci68": 68.0, "ci95": 95.0}

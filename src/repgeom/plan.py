@@ -67,6 +67,18 @@ class Embedding:
 
 
 @dataclass(frozen=True)
+class StimulusSet:
+    set: str
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """A file of the run (e.g. ``accuracy.csv``), by its path under the results folder."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class AnalysisStore:
     section: str
     name: str
@@ -131,7 +143,7 @@ class Plan:
             entry = self.embeddings.setdefault((request.model, request.set, request.id), {
                 "method": request.method, "seed": request.seed, "perplexity": request.perplexity, "requests": []})
             entry["requests"].append(request.nodes)
-        elif not isinstance(request, AnalysisStore):
+        elif not isinstance(request, (AnalysisStore, StimulusSet, ResultFile)):
             raise TypeError(f"not an artifact request: {request!r}")
         return self.path_of(request)
 
@@ -147,6 +159,10 @@ class Plan:
             return f"{R}/embeddings/{request.model}/{request.set}/{request.id}.zarr"
         if isinstance(request, AnalysisStore):
             return self.analysis_outputs(request.section, request.name)["store"]
+        if isinstance(request, StimulusSet):
+            return self.stimuli_path(request.set)
+        if isinstance(request, ResultFile):
+            return f"{R}/{request.name}"
         raise TypeError(f"not an artifact request: {request!r}")
 
     def members(self, names) -> list:
@@ -324,6 +340,67 @@ class Plan:
         spec = self.references[reference]
         return {"label": spec.get("label") or reference, "color": spec.get("color"), "marker": spec.get("marker")}
 
+    # ---- report ---------------------------------------------------------------------------------
+    RDM_CAPTION = ("One RDM per layer, each divided by its maximum; stimuli grouped by class (tick labels), so "
+                   "light blocks on the diagonal mean that same-class images are represented alike.")
+    ACCURACY_CAPTION = ("Accuracy of every model on every stimulus set of its label space (FGSM sets: images "
+                        "attacked against the named model), with Wilson 95 % intervals; dotted: chance.")
+
+    def report_items(self) -> list:
+        """Every item the report can show, in a default order: (key, kind)."""
+        items = []
+        for section, name in self.analyses:
+            if section == "montages":
+                items.append(f"{section}/{name}")
+        items += [f"rdms/{r}" for r in dict.fromkeys(r for (r, _, _) in self.rdm_figures)]
+        items += [f"{section}/{name}" for section, name in self.analyses if section != "montages"]
+        if self.accuracy_pairs():
+            items.append("accuracy")
+        if self.rdm_figures or self.analyses:
+            items.append("summary")
+        return items
+
+    def report_layout(self, manifest_of=None) -> list:
+        """The report's sections with their items resolved to files: the config's ``report:``, then the rest."""
+        sections = [dict(s) for s in (self.cfg.get("report") or {}).get("sections", [])]
+        listed = {i for s in sections for i in s["items"]}
+        rest = [i for i in self.report_items() if i not in listed]
+        if rest:
+            sections.append({"title": "More results" if sections else "Results", "items": rest})
+        return [{"title": s["title"], "text": s.get("text", ""),
+                 "items": [x for item in s["items"] for x in self._report_item(item, manifest_of)]}
+                for s in sections]
+
+    def _report_item(self, key, manifest_of=None):
+        from .analyses import ANALYSES
+
+        R = self.results
+        if key == "accuracy":
+            return [{"kind": "accuracy", "figure": f"{R}/figures/accuracy.png", "table": f"{R}/accuracy.csv",
+                     "title": "Accuracy", "caption": self.ACCURACY_CAPTION},
+                    {"kind": "table", "path": f"{R}/accuracy.csv", "title": "accuracy.csv",
+                     "caption": "One row per model and stimulus set."}]
+        if key == "summary":
+            return [{"kind": "table", "path": f"{R}/metrics/summary.csv", "title": "Every number of the run",
+                     "collapsed": True, "caption": "The tidy metrics table (metrics/summary.csv)."}]
+        section, _, name = key.partition("/")
+        if section == "rdms":
+            return [{"kind": "rdm_figure", "figure": self.rdm_figure_path(name, m, s), "cube": self.rdm_figure_cube(name, m, s),
+                     "layers": self.resolve(m, req, manifest_of), "title": f"{name}: RDMs of {m} on {s}",
+                     "caption": self.RDM_CAPTION}
+                    for (r, m, s), req in self.rdm_figures.items() if r == name]
+        kind = ANALYSES[section]
+        out = self.analysis_outputs(section, name)
+        return [{"kind": "analysis", "section": section, "figure": out["figure"], "metrics": out["metrics"],
+                 "title": f"{name} ({kind.description})", "caption": kind.caption or kind.description}]
+
+    def report_inputs(self, manifest_of=None) -> list:
+        files = []
+        for section in self.report_layout(manifest_of):
+            for item in section["items"]:
+                files += [item[k] for k in ("figure", "metrics", "cube", "table", "path") if k in item]
+        return list(dict.fromkeys(files)) + [self.checkpoint_files(m)["record"] for m in self.models]
+
     # ---- targets ------------------------------------------------------------------------------
     def metrics_files(self) -> list:
         """Every analysis' metrics JSON (RDM requests' separability is read from their cubes)."""
@@ -350,6 +427,7 @@ class Plan:
             out += list(self.analysis_outputs(section, name).values())
         if self.rdm_figures or self.analyses:
             out.append(f"{self.results}/metrics/summary.csv")
+        out.append(f"{self.results}/report.html")
         return out
 
 

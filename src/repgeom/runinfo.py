@@ -72,5 +72,6 @@ def summary_lines(results: str, models: list) -> list:
         lines.append("  models:")
         lines += [_model_line(m, r) for m, r in records.items()]
     report = os.path.join(results, "report.html")
-    lines.append(f"  report: snakemake --report {report}  (make run writes it)")
+    if os.path.exists(report):
+        lines.append(f"  report: {report}")
     return lines

@@ -221,6 +221,23 @@ def summary_figures(wildcards):
     return as_json(PLAN.summary_rdm_figures(manifest_of))
 
 
+def report_inputs(wildcards):
+    models = list(dict.fromkeys(m for (_, m, _) in PLAN.rdm_figures))
+    return {"files": PLAN.report_inputs(manifest_of), "manifests": manifests_for(models)}
+
+
+def report_layout(wildcards):
+    return as_json(PLAN.report_layout(manifest_of))
+
+
+def report_info(wildcards):
+    rep = config.get("report") or {}
+    digest = hashlib.sha256(as_json(config).encode()).hexdigest()[:16]
+    return as_json({"title": rep.get("title") or "repgeom report", "subtitle": rep.get("subtitle", ""),
+                    "models": list(MODELS), "config_digest": digest,
+                    "configfiles": ", ".join(map(str, workflow.overwrite_configfiles)) or DEFAULT_CONFIGFILE})
+
+
 # ---- accuracy -------------------------------------------------------------------------------------
 
 ACCURACY_PAIRS = PLAN.accuracy_pairs()

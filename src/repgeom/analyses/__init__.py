@@ -59,6 +59,10 @@ class AnalysisKind:
     def summary_rows(self, record: dict) -> list:
         return []
 
+    def report_numbers(self, record: dict) -> str:
+        """The figure's numbers in a sentence or two, for its caption in the report."""
+        return ""
+
 
 def register(kind: AnalysisKind) -> AnalysisKind:
     """Register an analysis kind under its config section."""
@@ -72,4 +76,4 @@ def row_makers() -> dict:
 
 
 # The analyses of repgeom, in the order the report shows them.
-from . import path, path_comparison, dimreduction  # noqa: E402,F401
+from . import montage, path, path_comparison, dimreduction, fgsm_sweep, profile  # noqa: E402,F401

@@ -112,6 +112,14 @@ class DimReduction(AnalysisKind):
 
         return figures.dimreduction_grid(store)
 
+    def report_numbers(self, record):
+        parts = []
+        for method, per in record["silhouette"].items():
+            layers = list(per)
+            parts.append(f"{method}: silhouette of the classes {layers[0]} {per[layers[0]]:.2f} → "
+                         f"{layers[-1]} {per[layers[-1]]:.2f}")
+        return "; ".join(parts) + " (1 = tight, separate classes; 0 = overlapping)."
+
     def summary_rows(self, record):
         return [("dimreduction", record["analysis"], record["model"], record["stimulus_set"], layer,
                  f"silhouette_{method}", v)

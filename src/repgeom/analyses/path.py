@@ -53,8 +53,9 @@ class PathAnalysis(AnalysisKind):
                 "rdm_method": {"type": "string", "enum": RDM_METHODS.names(), "default": "euclidean"},
                 "compare": {"type": "string", "enum": COMPARISONS.names(), "default": "cosine",
                             "description": "how RDMs are compared (rsatoolbox.rdm.compare semantics)"},
-                "distance": {"type": "string", "enum": DISTANCES.names(), "default": "arccos",
-                             "description": "similarity -> distance: arccos (a metric) or one_minus (1 - s)"},
+                "distance": {"type": "string", "enum": DISTANCES.names(), "default": "one_minus",
+                             "description": "similarity -> distance: one_minus (1 - s, the seed's rep_path) or arccos "
+                                            "(the angle: a metric, safer to embed with MDS)"},
                 "seed": {"type": "integer", "default": 0, "description": "MDS seed"},
                 "bootstrap": {"type": "object", "additionalProperties": False, "default": {"n": 0, "seed": 0},
                               "description": "resample the stimuli n times (with replacement, seeded) for "
@@ -98,16 +99,22 @@ class PathAnalysis(AnalysisKind):
 
     def _replicates(self, spec, plan):
         """[{entry ref: concrete ref}] per replicate: seed k of every family in the path (one without families)."""
-        from ..entries import EntryRef
+        from ..entries import EntryRef, model_of
 
         refs = self._refs(spec)
-        families = [r.name for r in refs if r.kind == "model" and r.name in plan.families]
+        families = list(dict.fromkeys(model_of(r) for r in refs if r.kind == "model" and model_of(r) in plan.families))
         sizes = {len(plan.families[f]) for f in families}
         if len(sizes) > 1:
             raise ValueError(f"the families of a path must have as many seeds each: {families}")
         count = sizes.pop() if sizes else 1
-        return [[EntryRef(r.kind, plan.families[r.name][k], r.options) if r.name in families else r for r in refs]
-                for k in range(count)], families
+
+        def member(r, k):
+            if r.kind != "model" or model_of(r) not in families:
+                return r
+            m = plan.families[model_of(r)][k]
+            return EntryRef(r.kind, m if r.name == model_of(r) else f"{m}@{r.options['stimuli']}", {**r.options, "model": m})
+
+        return [[member(r, k) for r in refs] for k in range(count)], families
 
     def requests(self, name, spec, plan):
         from ..entries import ENTRY_KINDS
@@ -176,6 +183,7 @@ class PathAnalysis(AnalysisKind):
                   "distance": job["distance"], "models": per_entry, "pairs": p.extra["pairs"],
                   "definition": f"{job['distance']} distance between RDMs ({job['compare']} similarity); "
                                 "path_length: sum over consecutive layers of a model"}
+        record["model_pairs"] = _model_pairs(p)
         variables = {}
         boot = job.get("bootstrap") or {}
         if boot.get("n"):
@@ -266,10 +274,16 @@ class PathAnalysis(AnalysisKind):
         return Cube(entry["cube"]).ids
 
     def display(self, name, spec, plan):
+        from ..entries import model_of
+
         out = {}
         for ref in self._refs(spec):
             if ref.kind == "model":
-                out[ref.name] = plan.model_display(ref.name)
+                d = dict(plan.model_display(model_of(ref)))
+                if "stimuli" in ref.options:  # the model on another set of the same stimuli: dashed, labelled so
+                    d.update(label=f"{d['label']} on {ref.options['stimuli']}", linestyle="--")
+                d.update({k: ref.options[k] for k in ("label", "color") if k in ref.options})
+                out[ref.name] = d
             elif ref.kind == "reference":
                 out[ref.name] = plan.reference_display(ref.name)
         return out
@@ -283,6 +297,47 @@ class PathAnalysis(AnalysisKind):
         from ..metrics import path_rows
 
         return path_rows(record)
+
+    def report_numbers(self, record):
+        ci = record.get("intervals") or {}
+        parts = []
+        for m, pm in record["models"].items():
+            if pm.get("kind") != "model":
+                continue
+            for t, per in pm["distance_to"].items():
+                layers = list(per)
+                first, last = layers[0], pm["last_layer"]
+                last_ci = ci.get(m, {}).get("last_layer_distance_to", {}).get(t)
+                parts.append(f"{m}: distance to {t} {first} {per[first]:.3f} → {last} {per[last]:.3f}"
+                             + (f" [{last_ci['ci95'][0]:.3f}, {last_ci['ci95'][1]:.3f}]" if last_ci else ""))
+            pl_ci = ci.get(m, {}).get("path_length")
+            parts.append(f"{m}: path length {pm['path_length']:.2f}"
+                         + (f" [{pl_ci['ci95'][0]:.2f}, {pl_ci['ci95'][1]:.2f}]" if pl_ci else "")
+                         + (f", largest step {max(pm['step_lengths']):.3f} "
+                            f"({pm['layers'][pm['step_lengths'].index(max(pm['step_lengths']))]} → "
+                            f"{pm['layers'][pm['step_lengths'].index(max(pm['step_lengths'])) + 1]})"
+                            if pm.get("step_lengths") else ""))
+        for d in record.get("differences", []):
+            lo, hi = d["ci95"]
+            parts.append(f"last layer to {d['target']}, {d['models'][0]} minus {d['models'][1]}: "
+                         f"{d['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}], "
+                         f"{'excludes' if d['ci95_excludes_zero'] else 'includes'} 0")
+        for pair in record.get("model_pairs", []):
+            parts.append(f"paths of {pair['models'][0]} and {pair['models'][1]}: Procrustes disparity "
+                         f"{pair['procrustes_disparity']:.3f}, mean distance of corresponding layers "
+                         f"{pair['mean_layer_distance']:.3f}")
+        for fam, res in (record.get("across_seeds") or {}).items():
+            for t, v in res["last_layer_distance_to"].items():
+                parts.append(f"{fam} across {len(v['per_seed'])} seeds: last layer to {t} {v['mean']:.3f} "
+                             f"[{v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}]")
+            for other, per in res.get("layer_distance_to", {}).items():
+                last = list(per)[-1]
+                spread = (record.get("seed_spread") or {}).get(fam, {}).get(last, {}).get("mean")
+                parts.append(f"{fam} vs {other} at {last}: {per[last]['mean']:.3f} across seeds"
+                             + (f", against {spread:.3f} between the seeds themselves" if spread is not None else ""))
+        boot = record.get("bootstrap")
+        tail = (f" Brackets: 95 % intervals over {boot['n']} stimulus resamples." if boot else "")
+        return "; ".join(parts) + "." + tail
 
 
 register(PathAnalysis())
@@ -322,4 +377,27 @@ def _across(per_seed, families, p0, dists):
                 for (name, layer) in rows if name == fam and (m, layer) in rows}
             for m in others}
         out[fam] = res
+    return out
+
+
+def _model_pairs(p):
+    """How far apart two models' paths are: for models with the same layers, the Procrustes disparity of their
+    embedded trajectories (shape, after translation, scaling, rotation) and the mean distance between their
+    corresponding layers' RDMs."""
+    import numpy as np
+    from scipy.spatial import procrustes
+
+    names = [n for n, k in zip(p.names, p.kinds) if k == "model"]
+    models = list(dict.fromkeys(names))
+    rows = {m: [i for i, n in enumerate(p.names) if n == m] for m in models}
+    out = []
+    for i, a in enumerate(models):
+        for b in models[i + 1:]:
+            la, lb = [p.layers[k] for k in rows[a]], [p.layers[k] for k in rows[b]]
+            if la != lb or len(la) < 3:
+                continue
+            disparity = float(procrustes(p.embedding[rows[a]], p.embedding[rows[b]])[2])
+            mean = float(np.mean([p.distance[x, y] for x, y in zip(rows[a], rows[b])]))
+            out.append({"models": [a, b], "layers": len(la), "procrustes_disparity": disparity,
+                        "mean_layer_distance": mean})
     return out

@@ -96,13 +96,27 @@ class PathComparison(AnalysisKind):
     def display(self, name, spec, plan):
         from ..entries import entries_of
 
-        return {r.name: plan.model_display(r.name) for r in entries_of(plan.cfg["paths"][spec["reference"]])
+        from ..entries import model_of
+
+        return {r.name: plan.model_display(model_of(r)) for r in entries_of(plan.cfg["paths"][spec["reference"]])
                 if r.kind == "model"}
 
     def draw(self, store, display):
         from .. import figures
 
         return figures.aligned_paths_figure(store, display)
+
+    def report_numbers(self, record):
+        text = (f"Procrustes disparity {record['procrustes_disparity']:.4f}; the distance matrices correlate "
+                f"r = {record['distance_matrix_correlation']:.3f}.")
+        if "disparity_bootstrap" in record:
+            b = record["disparity_bootstrap"]
+            text += (f" Between resamples of the two paths the disparity is {b['median']:.4f} "
+                     f"[{b['ci95'][0]:.4f}, {b['ci95'][1]:.4f}]; the observed one lies at the "
+                     f"{record['disparity_percentile_in_other_self']:.0f}th percentile of {record['other']}'s own "
+                     f"resampling disparity and the {record['disparity_percentile_in_reference_self']:.0f}th of "
+                     f"{record['reference']}'s.")
+        return text
 
     def summary_rows(self, record):
         pair = f"{record['reference']} vs {record['other']}"

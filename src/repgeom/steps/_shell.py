@@ -13,7 +13,7 @@ def write_json(obj, path):
     """Write JSON atomically (temp file + rename)."""
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
+        json.dump(obj, f, indent=2)  # keys in the order written: layers stay in network order
         f.write("\n")
     os.replace(tmp, path)
 

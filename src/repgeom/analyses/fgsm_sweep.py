@@ -1,0 +1,107 @@
+"""``fgsm_sweeps:`` — accuracy against FGSM eps, own-model and transfer attacks (from the accuracy table)."""
+
+from __future__ import annotations
+
+from . import AnalysisKind, register
+
+
+class FgsmSweep(AnalysisKind):
+    section = "fgsm_sweeps"
+    record_kind = "fgsm_sweep"
+    description = "accuracy of every model against FGSM eps, for attacks made against each of some models"
+    modules = ("analyses/fgsm_sweep", "store")
+    caption = ("Accuracy against the size of the FGSM perturbation (eps 0: the clean images), one panel per "
+               "attacked model: its own accuracy bold (a white-box attack), every other model's thin (a transfer "
+               "attack); bands are Wilson 95 % intervals.")
+    schema = {"type": "object", "additionalProperties": False, "required": ["stimuli"],
+              "properties": {"stimuli": {"type": "array", "minItems": 1, "uniqueItems": True,
+                                         "items": {"type": "string"},
+                                         "description": "FGSM stimulus entries with an eps list, one per attacked "
+                                                        "model, on the same base set"},
+                             "models": {"type": "array", "minItems": 1, "items": {"type": "string"},
+                                        "description": "the models shown (default: every model)"}}}
+
+    def check(self, name, spec, cfg):
+        stimuli = cfg.get("stimuli", {})
+        problems = []
+        for s in spec.get("stimuli", []):
+            entry = stimuli.get(s)
+            if not entry or entry.get("kind") != "fgsm" or not isinstance(entry.get("eps"), list):
+                problems.append(f"config.fgsm_sweeps.{name}.stimuli: {s!r} is not an FGSM set with a list of eps")
+        return problems
+
+    def requests(self, name, spec, plan):
+        from ..plan import ResultFile
+
+        return [ResultFile("accuracy.csv")]
+
+    def job_spec(self, name, spec, plan, manifest_of=None):
+        sweeps = []
+        for s in spec["stimuli"]:
+            entry = plan.cfg["stimuli"][s]
+            sets = {float(v["eps"]): k for k, v in plan.sets.items() if v.get("sweep") == s}
+            sweeps.append({"sweep": s, "attacked_model": entry["model"], "base": entry["base"],
+                           "sets": {**{0.0: entry["base"]}, **sets}})
+        return {"analysis": name, "sweeps": sweeps, "models": plan.members(spec["models"]) if spec.get("models") else None}
+
+    def compute(self, job, inputs):
+        import numpy as np
+        import pandas as pd
+        import xarray as xr
+
+        from ..store import jsonable
+
+        table = pd.read_csv(inputs[0])
+        models = job.get("models") or list(dict.fromkeys(table["model"]))
+        table = table[table["model"].isin(models)]
+        eps = sorted({float(e) for sw in job["sweeps"] for e in sw["sets"]})
+        attacked = [sw["attacked_model"] for sw in job["sweeps"]]
+        acc = np.full((len(attacked), len(models), len(eps)), np.nan)
+        lo, hi = acc.copy(), acc.copy()
+        record = {"kind": self.record_kind, "analysis": job["analysis"], "eps": eps, "attacks": {}}
+        for a, sw in enumerate(job["sweeps"]):
+            per = {}
+            for e, s in sw["sets"].items():
+                rows = table[table["stimulus_set"] == s].set_index("model")
+                for m, row in rows.iterrows():
+                    k, j = models.index(m), eps.index(float(e))
+                    acc[a, k, j], lo[a, k, j], hi[a, k, j] = row["accuracy"], row["ci95_low"], row["ci95_high"]
+                    per.setdefault(m, {})[f"{float(e):g}"] = {"accuracy": float(row["accuracy"]),
+                                                              "ci95": [float(row["ci95_low"]), float(row["ci95_high"])],
+                                                              "correct": int(row["correct"]), "n": int(row["n"])}
+            record["attacks"][sw["attacked_model"]] = {"base": sw["base"], "accuracy": per}
+        ds = xr.Dataset({"accuracy": (("attacked", "model", "eps"), acc),
+                         "ci95_low": (("attacked", "model", "eps"), lo), "ci95_high": (("attacked", "model", "eps"), hi)},
+                        coords={"attacked": np.array(attacked, dtype=object), "model": np.array(models, dtype=object),
+                                "eps": np.array(eps)},
+                        attrs=jsonable({"analysis": job["analysis"], "base_sets": [sw["base"] for sw in job["sweeps"]]}))
+        return ds, record
+
+    def display(self, name, spec, plan):
+        return {m: plan.model_display(m) for m in plan.models}
+
+    def draw(self, store, display):
+        from .. import figures
+
+        return figures.fgsm_sweep(store, display)
+
+    def report_numbers(self, record):
+        parts = []
+        for attacked, res in record["attacks"].items():
+            own = res["accuracy"].get(attacked, {})
+            if own:
+                seq = ", ".join(f"{e} {v['accuracy']:.2f}" for e, v in own.items())
+                parts.append(f"{attacked} against its own FGSM, by eps: {seq}")
+        return "; ".join(parts) + "."
+
+    def summary_rows(self, record):
+        rows = []
+        for attacked, res in record["attacks"].items():
+            for model, per in res["accuracy"].items():
+                for e, v in per.items():
+                    rows.append(("fgsm_sweep", record["analysis"], model, f"FGSM against {attacked}", f"eps {e}",
+                                 "accuracy", v["accuracy"], {"ci95": v["ci95"]}))
+        return rows
+
+
+register(FgsmSweep())

@@ -1,0 +1,66 @@
+"""``montages:`` — the images of a stimulus set, a few per class (the seed's ``sample_images(..., plot=True)``)."""
+
+from __future__ import annotations
+
+from . import AnalysisKind, register
+
+
+class Montage(AnalysisKind):
+    section = "montages"
+    record_kind = "montage"
+    description = "a grid of a stimulus set's images, a few of each class"
+    modules = ("analyses/montage", "store")
+    caption = "The images of the stimulus set, the first few of each class (one row per class)."
+    schema = {"type": "object", "additionalProperties": False, "required": ["stimuli"],
+              "properties": {"stimuli": {"type": "string"},
+                             "per_class": {"type": "integer", "minimum": 1, "default": 5,
+                                           "description": "images shown per class (the first of each)"}}}
+
+    def check(self, name, spec, cfg):
+        from ..stimuli import expand_sets
+
+        if spec.get("stimuli") not in expand_sets(cfg.get("stimuli", {})):
+            return [f"config.montages.{name}.stimuli: unknown stimulus set {spec.get('stimuli')!r}"]
+        return []
+
+    def requests(self, name, spec, plan):
+        from ..plan import StimulusSet
+
+        return [StimulusSet(spec["stimuli"])]
+
+    def job_spec(self, name, spec, plan, manifest_of=None):
+        return {"analysis": name, "stimuli": spec["stimuli"], "per_class": spec["per_class"]}
+
+    def compute(self, job, inputs):
+        import numpy as np
+        import xarray as xr
+
+        from ..store import jsonable, read_stimuli
+
+        stim = read_stimuli(inputs[0])
+        take = np.concatenate([np.flatnonzero(stim.labels == c)[:job["per_class"]] for c in range(len(stim.classes))])
+        counts = {c: int((stim.labels == k).sum()) for k, c in enumerate(stim.classes)}
+        ds = xr.Dataset({"images": (("stim", "channel", "y", "x"), stim.images[take])},
+                        coords={"stim": np.asarray(stim.ids)[take].astype(str).astype(object),
+                                "label": ("stim", stim.labels[take])},
+                        attrs=jsonable({"stimulus_set": job["stimuli"], "classes": stim.classes,
+                                        "n_stimuli": len(stim.ids), "per_class": job["per_class"]}))
+        return ds, {"kind": self.record_kind, "analysis": job["analysis"], "stimulus_set": job["stimuli"],
+                    "per_class_counts": counts, "n_stimuli": len(stim.ids)}
+
+    def draw(self, store, display):
+        from .. import figures
+
+        return figures.montage(store)
+
+    def report_numbers(self, record):
+        counts = record["per_class_counts"]
+        return (f"{record['n_stimuli']} stimuli in {len(counts)} classes "
+                f"({min(counts.values())}–{max(counts.values())} per class).")
+
+    def summary_rows(self, record):
+        return [("montage", record["analysis"], "", record["stimulus_set"], cls, "stimuli_per_class", n)
+                for cls, n in record["per_class_counts"].items()]
+
+
+register(Montage())

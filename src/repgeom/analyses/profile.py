@@ -1,0 +1,86 @@
+"""``profiles:`` — a model's distance to a point entry, layer by layer, under several paths' measures at once.
+
+The same model and stimuli can approach the labels under one measure and move away under another (the seed's
+euclidean RDMs + cosine, against correlation RDMs + Pearson): one figure, one curve per path, makes the
+dependence on the measure visible.
+"""
+
+from __future__ import annotations
+
+from . import AnalysisKind, register
+
+
+class Profile(AnalysisKind):
+    section = "profiles"
+    record_kind = "profile"
+    description = "a model's distance to a point entry per layer, in several paths (e.g. under several measures)"
+    modules = ("analyses/profile", "store")
+    caption = ("The distance of each layer's RDM to the labels' under each path's measure: whether hidden layers "
+               "approach or leave the labels depends on how RDMs are computed and compared.")
+    schema = {"type": "object", "additionalProperties": False, "required": ["paths", "model"],
+              "properties": {"paths": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string"}},
+                             "model": {"type": "string", "description": "the entry whose layers are profiled"},
+                             "target": {"type": "string", "default": "labels",
+                                        "description": "a point entry of every path (labels, a reference)"}}}
+
+    def check(self, name, spec, cfg):
+        paths = cfg.get("paths") or {}
+        return [f"config.profiles.{name}.paths: unknown path analysis {p!r}; configured: {sorted(paths)}"
+                for p in spec.get("paths", []) if p not in paths]
+
+    def requests(self, name, spec, plan):
+        from ..plan import AnalysisStore
+
+        return [AnalysisStore("paths", p) for p in spec["paths"]]
+
+    def job_spec(self, name, spec, plan, manifest_of=None):
+        return {"analysis": name, "paths": list(spec["paths"]), "model": spec["model"], "target": spec["target"]}
+
+    def compute(self, job, inputs):
+        import numpy as np
+        import xarray as xr
+
+        from ..store import jsonable, open_dataset
+
+        profiles, layers, measures = {}, None, {}
+        for name, path in zip(job["paths"], inputs):
+            ds = open_dataset(path)
+            model, layer = ds.model.values, ds.layer.values
+            rows = np.flatnonzero(model == job["model"])
+            target = np.flatnonzero(model == job["target"])
+            if not len(rows) or not len(target):
+                raise ValueError(f"path {name!r} has no entry {job['model']!r} or {job['target']!r}")
+            profiles[name] = {str(layer[i]): float(ds.distance.values[i, target[0]]) for i in rows}
+            layers = layers or [str(layer[i]) for i in rows]
+            measures[name] = f"{ds.attrs['rdm_method']} RDMs, {ds.attrs['compare']}, {ds.attrs['distance']}"
+        values = np.array([[profiles[p].get(la, np.nan) for la in layers] for p in job["paths"]])
+        ds = xr.Dataset({"distance": (("path", "layer"), values)},
+                        coords={"path": np.array(job["paths"], dtype=object), "layer": np.array(layers, dtype=object)},
+                        attrs=jsonable({"analysis": job["analysis"], "model": job["model"], "target": job["target"],
+                                        "measures": measures}))
+        return ds, {"kind": self.record_kind, "analysis": job["analysis"], "model": job["model"],
+                    "target": job["target"], "profiles": profiles, "measures": measures}
+
+    def display(self, name, spec, plan):
+        return {"model": plan.model_display(spec["model"]) if spec["model"] in plan.models else {}}
+
+    def draw(self, store, display):
+        from .. import figures
+
+        return figures.profile(store, display)
+
+    def report_numbers(self, record):
+        parts = []
+        for path, per in record["profiles"].items():
+            layers = list(per)
+            mid = max(layers, key=lambda la: per[la])
+            parts.append(f"{path} ({record['measures'][path]}): {layers[0]} {per[layers[0]]:.3f}, farthest {mid} "
+                         f"{per[mid]:.3f}, {layers[-1]} {per[layers[-1]]:.3f}")
+        return "; ".join(parts) + "."
+
+    def summary_rows(self, record):
+        return [("profile", record["analysis"], record["model"], path, layer, f"distance_to_{record['target']}", v)
+                for path, per in record["profiles"].items() for layer, v in per.items()]
+
+
+register(Profile())
