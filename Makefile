@@ -15,7 +15,7 @@ else
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 endif
 
-.PHONY: run test test-fast lint report bench clean-results setup
+.PHONY: run test test-fast lint report snakemake-report bench clean-results setup
 
 setup: $(VENV)/.installed
 
@@ -28,10 +28,12 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES)
-	$(BIN)/snakemake --report results/report.html
 
 report: setup
-	$(BIN)/snakemake --report results/report.html
+	$(BIN)/snakemake --cores $(CORES) results/report.html
+
+snakemake-report: setup
+	$(BIN)/snakemake --report results/snakemake_report.html
 
 bench: setup
 	$(BIN)/python benchmarks/analysis_vs_tutorial.py --cores $(CORES)
