@@ -126,7 +126,7 @@ def test_adding_a_reference_entry_reruns_that_path_only(objects_run, tmp_path):
     (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
     # the new reference's import, then that path, its figure and the summary table: no network job
     assert _planned(folder) == {"reference_rdm": 1, "analysis": 1, "analysis_figure": 1, "metrics_summary": 1,
-                                "all": 1, "total": 5}
+                                "report": 1, "all": 1, "total": 6}
 
 
 # ---- a user's own nn.Module, its state_dict served over HTTP ----------------------------------------------

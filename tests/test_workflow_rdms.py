@@ -253,7 +253,7 @@ def test_changing_one_eps_reruns_only_its_dependents(small_run, tmp_path):
     counts = _planned(folder)
     # the new eps set, its features and cube, and the accuracy table; nothing else
     assert counts == {"stimuli": 1, "features": 1, "rdm": 1, "rdm_figure": 1, "accuracy": 1, "accuracy_figure": 1,
-                      "metrics_summary": 1, "all": 1, "total": 8}, counts
+                      "metrics_summary": 1, "report": 1, "all": 1, "total": 9}, counts
 
 
 def test_changing_one_analysis_compare_method_reruns_only_that_analysis(small_run, tmp_path):
@@ -263,7 +263,8 @@ def test_changing_one_analysis_compare_method_reruns_only_that_analysis(small_ru
     cfg["paths"]["two_models"]["compare"] = "corr"
     _write(folder, cfg)
     # the path and the comparison that reads it (each a compute job and a figure), and the summary table
-    assert _planned(folder) == {"analysis": 2, "analysis_figure": 2, "metrics_summary": 1, "all": 1, "total": 6}
+    assert _planned(folder) == {"analysis": 2, "analysis_figure": 2, "metrics_summary": 1, "report": 1, "all": 1,
+                                "total": 7}
 
 
 def test_changing_a_dimreduction_analysis_reuses_its_embeddings(small_run, tmp_path):
@@ -273,8 +274,8 @@ def test_changing_a_dimreduction_analysis_reuses_its_embeddings(small_run, tmp_p
     cfg["dimreduction"]["views"]["methods"] = ["t-SNE", "PCA"]  # redrawn from the stored embeddings
     cfg["dimreduction"]["fc_only"]["perplexity"] = 30  # a new recipe: one new embedding job
     _write(folder, cfg)
-    assert _planned(folder) == {"embedding": 1, "analysis": 2, "analysis_figure": 2, "metrics_summary": 1, "all": 1,
-                                "total": 7}
+    assert _planned(folder) == {"embedding": 1, "analysis": 2, "analysis_figure": 2, "metrics_summary": 1,
+                                "report": 1, "all": 1, "total": 8}
 
 
 def test_path_store_matches_the_tutorials_rep_path_numbers(small_run):
@@ -293,7 +294,7 @@ def test_path_store_matches_the_tutorials_rep_path_numbers(small_run):
     mats.append(rdm.labels_rdm(cube.label_i.values, n_classes=10).astype(np.float64))
     ref = compare(RDMs(np.stack(mats)), RDMs(np.stack(mats)), method="cosine")
     assert np.allclose(path.similarity.values, ref, atol=1e-6)
-    dist = np.nan_to_num(np.arccos(np.clip(ref, -1, 1)))
+    dist = np.nan_to_num(1 - ref)  # the seed's distance (the default)
     assert np.allclose(path.distance.values, (dist + dist.T) / 2, atol=1e-5)
     to_labels = path.attrs["last_layer_distance_to_labels"]
     assert set(to_labels) == {"standard", "robust"}
@@ -342,7 +343,8 @@ def test_recolouring_or_relabelling_a_model_redraws_figures_only(small_run, tmp_
     _write(folder, cfg)
     # every figure showing the model (5 RDM panels, its 3 paths, the comparison of two of them, the accuracy
     # chart); no features, cube, path, comparison or metrics job
-    assert _planned(folder) == {"rdm_figure": 5, "analysis_figure": 5, "accuracy_figure": 1, "all": 1, "total": 12}
+    assert _planned(folder) == {"rdm_figure": 5, "analysis_figure": 5, "accuracy_figure": 1, "report": 1, "all": 1,
+                                "total": 13}
 
 
 def test_bootstrap_intervals_in_the_store_metrics_and_summary(small_run):
