@@ -28,6 +28,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "src"))
+RESULTS = os.environ.get("REPGEOM_BENCH_RESULTS", os.path.join(REPO, "results"))  # set by --results
 PEAK_GFLOPS = 180.0  # fp32 GEMM peak quoted for this 2-core machine
 
 
@@ -36,7 +37,7 @@ PEAK_GFLOPS = 180.0  # fp32 GEMM peak quoted for this 2-core machine
 def load_images(n):
     from repgeom import mnist
 
-    path = os.path.join(REPO, "results/data/mnist.npz")
+    path = os.path.join(RESULTS, "data/mnist.npz")
     data = mnist.read(path) if os.path.exists(path) else mnist.load_embedded()
     imgs = np.concatenate([data.test_images, data.train_images])
     labels = np.concatenate([data.test_labels, data.train_labels])
@@ -53,9 +54,9 @@ def load_images(n):
 def load_model():
     from repgeom import checkpoints, networks
 
-    path = os.path.join(REPO, "results/checkpoints/standard.pt")
+    path = os.path.join(RESULTS, "checkpoints/standard.pt")
     if os.path.exists(path):
-        return checkpoints.load_model(path, kind="feedforward"), "results/checkpoints/standard.pt"
+        return checkpoints.load_model(path, kind="feedforward"), path
     import torch
 
     torch.manual_seed(0)
@@ -88,8 +89,42 @@ def worker_rdm_rsatoolbox(args):
     return {"seconds": dt}
 
 
+def worker_path_seed(args):
+    """The seed's own code, verbatim: ``extract_features(model, imgs, 'all')`` then ``rep_path`` (its
+    ``calc_rdms`` builds ``rdms_dict`` too; it draws its figure, written to a file instead of shown).
+    The helpers are benchmarks/tutorial_way.py's copies of the seed's."""
+    import torch
+    import rsatoolbox
+
+    sys.path.insert(0, HERE)
+    import tutorial_way as seed
+
+    torch.set_num_threads(2)
+    model, _ = load_model()
+    imgs, labels, _ = load_images(args.n)
+    imgs, labels = torch.as_tensor(imgs), torch.as_tensor(labels)
+    seed.OUT = tempfile.mkdtemp(dir=args.tmpdir)
+    captured = {}
+    compare = rsatoolbox.rdm.compare
+
+    def keep(*a, **kw):  # records the comparison matrix the seed computes (no change to its work)
+        captured["comp"] = compare(*a, **kw)
+        return captured["comp"]
+
+    rsatoolbox.rdm.compare = keep
+    np.asarray(rsatoolbox.rdm.RDMs(np.zeros((1, 3))).get_vectors())  # warm up imports
+    t0 = time.perf_counter()
+    model_features = seed.extract_features(model, imgs, "all")
+    t1 = time.perf_counter()
+    seed.rep_path({"standard": model_features}, {"standard": "b"}, labels)
+    t2 = time.perf_counter()
+    np.save(args.out, captured["comp"])
+    return {"seconds": t2 - t0, "features": t1 - t0, "rep_path": t2 - t1}
+
+
 def worker_path_tutorial(args):
-    """The tutorial's rep_path, minus the drawing: features of all nodes at once, rsatoolbox RDMs, compare."""
+    """CUT-DOWN variant of the seed's steps: its feature extraction, rsatoolbox RDMs and compare, but without the
+    ``rdms_dict`` line of ``calc_rdms`` (13 N x N float64 copies) and without drawing."""
     import torch
     import torch.nn.functional as F
     import rsatoolbox
@@ -171,6 +206,46 @@ def worker_path_ours(args):
             "unique_P": P}
 
 
+def worker_path_streamed(args):
+    """repgeom's streamed path: features streamed into a Zarr store, the path straight from it in row blocks
+    (no RDM cube, no N x N matrix), MDS."""
+    import torch
+    import zarr
+
+    import sklearn.manifold  # noqa: F401
+
+    from repgeom import features, nodes, paths, store, streaming
+
+    torch.set_num_threads(2)
+    model, _ = load_model()
+    imgs, labels, _ = load_images(args.n)
+    tmp = tempfile.mkdtemp(dir=args.tmpdir)
+    fpath = os.path.join(tmp, "features.zarr")
+    all_nodes = nodes.FEEDFORWARD_NODES
+    t0 = time.perf_counter()
+    batches = features.iter_features(model, imgs, all_nodes, batch_size=250)
+    store.write_features_store(fpath, batches, np.arange(args.n), labels, {"nodes": all_nodes}, chunk_rows=250)
+    t1 = time.perf_counter()
+    g = store.open_group(fpath)
+    aliases = dict(g.attrs)["aliases"]
+    stored = [n for n in all_nodes if n not in aliases]
+    sources = [streaming.FeatureRDM(g[n], "euclidean", n) for n in stored]
+    sources.append(streaming.LabelsRDM(labels, 10, "euclidean"))
+    index = [stored.index(aliases.get(n, n)) for n in all_nodes] + [len(sources) - 1]
+    block = streaming.block_for_budget(sources, args.n, 1.2e9, multiple=250)
+    timings = {}
+    comp = streaming.similarity(sources, args.n, "cosine", block=block, index=index, timings=timings)
+    t2 = time.perf_counter()
+    paths.embed_mds(paths.similarity_to_distance(comp, "arccos"), seed=0)
+    t3 = time.perf_counter()
+    np.save(args.out, comp)
+    import shutil
+
+    shutil.rmtree(tmp)
+    return {"seconds": t3 - t0, "features": t1 - t0, "rdms": timings["blocks"],
+            "compare": t2 - t1 - timings["blocks"], "mds": t3 - t2, "block": block}
+
+
 def worker_path_memory(args):
     """repgeom's engine in one process: features of all nodes held in memory (no stores), one RDM per distinct node."""
     import torch
@@ -199,7 +274,8 @@ def worker_path_memory(args):
 
 
 WORKERS = {"path-memory": worker_path_memory, "rdm-ours": worker_rdm_ours, "rdm-rsatoolbox": worker_rdm_rsatoolbox,
-           "path-tutorial": worker_path_tutorial, "path-ours": worker_path_ours}
+           "path-tutorial": worker_path_tutorial, "path-ours": worker_path_ours, "path-seed": worker_path_seed,
+           "path-streamed": worker_path_streamed}
 
 
 # ---- driver -----------------------------------------------------------------------------------------
@@ -280,23 +356,36 @@ def _flops(res, n):
 def section_path(args):
     n = args.n_path
     print(f"\n== Representational path, standard model, all 13 nodes + labels, euclidean RDMs, cosine: N={n} ==")
-    theirs = run_worker("path-tutorial", n=n, tmpdir=args.tmpdir)
-    mem = run_worker("path-memory", n=n, tmpdir=args.tmpdir)
-    ours = run_worker("path-ours", n=n, tmpdir=args.tmpdir)
-    if "failed" in theirs:
-        print(f"   tutorial's way: FAILED ({theirs['failed']})")
+    print("   (each in its own process, one after the other; peak = VmHWM of that process)")
+    seed = run_worker("path-seed", n=n, tmpdir=args.tmpdir)
+    cut = run_worker("path-tutorial", n=n, tmpdir=args.tmpdir)
+    runs = [("repgeom, in memory       ", run_worker("path-memory", n=n, tmpdir=args.tmpdir)),
+            ("repgeom, stores + cubes  ", run_worker("path-ours", n=n, tmpdir=args.tmpdir)),
+            ("repgeom, stores, streamed", run_worker("path-streamed", n=n, tmpdir=args.tmpdir))]
+    if "failed" in seed:
+        print(f"   the seed's code (verbatim): FAILED ({seed['failed']})")
     else:
-        print(f"   tutorial's way {theirs['seconds']:6.1f} s, peak {theirs['peak_gb']:.2f} GB "
-              f"(features {theirs['features']:.1f}, rdms {theirs['rdms']:.1f}, compare {theirs['compare']:.1f}, "
-              f"mds {theirs['mds']:.1f})")
-    for label, res in (("repgeom, in memory ", mem), ("repgeom, Zarr stores", ours)):
-        print(f"   {label} {res['seconds']:6.1f} s, peak {res['peak_gb']:.2f} GB "
+        print(f"   the seed's code (verbatim)        {seed['seconds']:6.1f} s, peak {seed['peak_gb']:.2f} GB "
+              f"(extract_features {seed['features']:.1f}, rep_path {seed['rep_path']:.1f} incl. its figure)")
+    if "failed" in cut:
+        print(f"   cut-down seed (no rdms_dict, no figure): FAILED ({cut['failed']})")
+    else:
+        print(f"   cut-down seed (no rdms_dict, no figure) {cut['seconds']:6.1f} s, peak {cut['peak_gb']:.2f} GB "
+              f"(features {cut['features']:.1f}, rdms {cut['rdms']:.1f}, compare {cut['compare']:.1f}, "
+              f"mds {cut['mds']:.1f})")
+    for label, res in runs:
+        if "failed" in res:
+            print(f"   {label}: FAILED ({res['failed']})")
+            continue
+        print(f"   {label}        {res['seconds']:6.1f} s, peak {res['peak_gb']:.2f} GB "
               f"(features {res['features']:.1f}, rdms {res['rdms']:.1f}, compare {res['compare']:.1f}, "
               f"mds {res['mds']:.1f})")
-        if "failed" not in theirs:
-            print(f"      speed-up {theirs['seconds'] / res['seconds']:.1f}x, memory "
-                  f"{res['peak_gb'] / theirs['peak_gb']:.2f} of the tutorial's; comparison matrices differ by at most "
-                  f"{np.nanmax(np.abs(np.load(res['out']) - np.load(theirs['out']))):.1e}")
+        for name, base in (("the seed's code", seed), ("the cut-down seed", cut)):
+            if "failed" in base:
+                continue
+            print(f"      vs {name}: {base['seconds'] / res['seconds']:.2f}x faster, memory "
+                  f"{res['peak_gb'] / base['peak_gb']:.2f} of its; comparison matrices differ by at most "
+                  f"{np.nanmax(np.abs(np.load(res['out']) - np.load(base['out']))):.1e}")
 
 
 def section_scaling(args):
@@ -322,6 +411,7 @@ def main():
     p.add_argument("--n-path", type=int, default=2000)
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 5000, 10000])
     p.add_argument("--tmpdir", default=None)
+    p.add_argument("--results", default=None, help="a run's results folder (its standard checkpoint and data)")
     # worker arguments
     p.add_argument("--worker")
     p.add_argument("--out")
@@ -334,6 +424,8 @@ def main():
         res["peak_gb"] = _vm_hwm_gb()
         print(json.dumps(res))
         return
+    if args.results:
+        os.environ["REPGEOM_BENCH_RESULTS"] = os.path.abspath(args.results)
     own_tmp = args.tmpdir is None
     args.tmpdir = args.tmpdir or tempfile.mkdtemp(prefix="repgeom-bench-")
     import threadpoolctl

@@ -38,11 +38,11 @@ def test_default_plan_unions_nodes_per_store_and_lists_every_target():
     assert len(plan.accuracy_pairs()) == (3 + 5) * (7 + 3 * 6)  # five new-seed models; seven sets and 3 sweeps
     job = plan.analysis_job("paths", "exercise2_new_seed")
     assert [e["name"] for e in job["entries"]] == ["standard", "new_seed", "labels"]
-    assert job["entries"][-1]["cube"] == "results/labels/euclidean/clean_50.zarr"
+    assert job["entries"][-1]["store"] == "results/labels/euclidean/clean_50.zarr"
     # seeds as subjects: one replicate per seed of the family, the other entries shared
     assert [[e["source"] for e in rep] for rep in job["replicates"]] == [
         ["standard", f"new_seed-seed{s}", "labels"] for s in (2, 3, 4, 5, 6)]
-    assert job["replicates"][2][1]["cube"] == "results/rdms/euclidean/new_seed-seed4/clean_50.zarr"
+    assert job["replicates"][2][1]["store"] == "results/rdms/euclidean/new_seed-seed4/clean_50.zarr"
     assert job["bootstrap"] == {"n": 200, "seed": 0}
     assert plan.models["new_seed-seed4"]["train"]["seed"] == 4 and "seeds" not in plan.models["new_seed-seed4"]
     assert "color" not in str(job) and "label" not in job  # display settings stay out of the compute job

@@ -46,6 +46,10 @@ SMALL = {
         "seeds": {"models": ["standard", "seedling"], "stimuli": "clean_20", "nodes": "layers"},
         "older_course": {"models": ["standard"], "stimuli": "adv-eps0.1", "nodes": "layers",
                          "distance": "one_minus", "compare": "corr"},
+        # the same path as two_models, straight from the feature stores in row blocks (no cube read)
+        "two_models_streamed": {"models": ["standard", "robust"], "stimuli": "first_50", "stream": True,
+                                "memory_mb": 200},
+        "cka_streamed": {"models": ["standard", "robust"], "stimuli": "first_50", "stream": True, "compare": "cka"},
     },
 }
 
@@ -150,6 +154,31 @@ def test_path_metrics_and_summary_table(small_run):
     extra = table[(table.analysis == "extra")]
     assert list(extra.layer) == ["relu_2"]  # a request's rows are its own layers
     assert (table.metric == "procrustes_disparity").sum() == 1
+
+
+def test_a_streamed_path_equals_the_path_through_cubes(small_run):
+    import json
+
+    from repgeom import compare
+    from repgeom.cubes import Cube
+
+    res = small_run / "results"
+    cubes, streamed = xr.open_zarr(res / "paths/two_models.zarr"), xr.open_zarr(res / "paths/two_models_streamed.zarr")
+    assert streamed.attrs["streamed"] and not cubes.attrs["streamed"]
+    assert list(streamed.layer.values) == list(cubes.layer.values)
+    assert np.abs(streamed.similarity.values - cubes.similarity.values).max() <= 1e-6
+    record = json.loads((res / "metrics/paths/two_models_streamed.json").read_text())
+    assert record["computed"].startswith("streamed") and record["stream"]["threads"] == 2
+    assert record["provenance"]["standard"]["model_kind"] == "feedforward"
+    # CKA, streamed, against debiased CKA of the stored cubes
+    rdms = []
+    for model in ("standard", "robust"):
+        cube = Cube(str(res / f"rdms/euclidean/{model}/first_50.zarr"))
+        rdms += [cube.rows(layer) for layer in cube.layers]
+    rdms.append(Cube(str(res / "labels/euclidean/first_50.zarr")).rows("labels"))
+    want = compare.similarity(rdms, 50, "cka")
+    got = xr.open_zarr(res / "paths/cka_streamed.zarr").similarity.values
+    assert np.abs(got - want).max() <= 1e-6
 
 
 def test_cube_is_labelled_and_opens_with_one_call(small_run):
@@ -341,10 +370,10 @@ def test_recolouring_or_relabelling_a_model_redraws_figures_only(small_run, tmp_
     cfg = yaml.safe_load((folder / "config.yaml").read_text())
     cfg["models"]["standard"].update(color="tab:red", label="baseline network")
     _write(folder, cfg)
-    # every figure showing the model (5 RDM panels, its 3 paths, the comparison of two of them, the accuracy
+    # every figure showing the model (5 RDM panels, its 5 paths, the comparison of two of them, the accuracy
     # chart); no features, cube, path, comparison or metrics job
-    assert _planned(folder) == {"rdm_figure": 5, "analysis_figure": 5, "accuracy_figure": 1, "report": 1, "all": 1,
-                                "total": 13}
+    assert _planned(folder) == {"rdm_figure": 5, "analysis_figure": 7, "accuracy_figure": 1, "report": 1, "all": 1,
+                                "total": 15}
 
 
 def test_bootstrap_intervals_in_the_store_metrics_and_summary(small_run):

@@ -72,6 +72,7 @@ class KernelComparison:
 
     compute: Callable
     description: str = ""
+    from_pair_stats: Optional[Callable] = None  # (G, row_sums, n) -> similarity: streamable
 
 
 class MatrixRows:
@@ -158,7 +159,52 @@ def debiased_cka(sources, n, block=256):
 
 
 COMPARISONS.register("cka", KernelComparison(
-    debiased_cka, "debiased linear CKA of the centred kernels the (squared Euclidean) RDMs imply"))
+    debiased_cka, "debiased linear CKA of the centred kernels the (squared Euclidean) RDMs imply",
+    from_pair_stats=lambda G, R, n: cka_from_pair_stats(G, R, n)))
+
+
+def cka_from_pair_stats(G, row_sums, n):
+    """:func:`debiased_cka` from pair statistics alone, so it streams (one pass, no second read of the RDMs).
+
+    With D's diagonal 0, E = J D J (so K = -E/2) and m = D 1 / n, g = 1'D1 / n^2: <E_a, E_b> =
+    <D_a, D_b> - 2/n (D_a 1)'(D_b 1) + (1'D_a 1)(1'D_b 1)/n^2; the diagonal of E is g - 2m; the row sums of
+    K~ (K without its diagonal) are g/2 - m, so 1'K~1 = -n g / 2.  ``G``: sums over unordered pairs.
+    """
+    if n < 4:
+        raise ValueError(f"debiased CKA needs at least 4 stimuli (got {n})")
+    R = np.asarray(row_sums, dtype=np.float64)
+    totals = R.sum(1)
+    m, g = R / n, totals / n ** 2
+    EE = 2.0 * np.asarray(G) - (2.0 / n) * (R @ R.T) + np.outer(totals, totals) / n ** 2
+    diag_E = g[:, None] - 2.0 * m
+    T = 0.25 * (EE - diag_E @ diag_E.T)
+    s = -n * g / 2.0
+    rk = g[:, None] / 2.0 - m
+    U = rk @ rk.T
+    hsic = (T + np.outer(s, s) / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * U) / (n * (n - 3))
+    norms = np.sqrt(np.clip(np.diag(hsic), 0, None))
+    ok = norms > 0
+    sim = np.zeros_like(hsic)
+    sim[np.ix_(ok, ok)] = hsic[np.ix_(ok, ok)] / np.outer(norms[ok], norms[ok])
+    return sim
+
+
+def streamable_comparisons() -> list:
+    """Comparison methods computable from pair statistics (streamed paths): accumulated ones and CKA."""
+    return COMPARISONS.where(lambda e: isinstance(e, AccumulatedComparison) or getattr(e, "from_pair_stats", None))
+
+
+def similarity_from_pair_stats(stats, n: int, method: str) -> np.ndarray:
+    """L x L similarity from :class:`repgeom.streaming.PairStats` by a streamable comparison method."""
+    spec = COMPARISONS[method]
+    if isinstance(spec, AccumulatedComparison):
+        return spec.from_stats(stats.G, stats.sums, stats.count)
+    if getattr(spec, "from_pair_stats", None):
+        if np.any(stats.nans):
+            raise ValueError("CKA needs RDMs without NaN (constant patterns under correlation give NaN): "
+                             "use euclidean RDMs")
+        return spec.from_pair_stats(stats.G, stats.row_sums, n)
+    raise ValueError(f"comparison {method!r} needs whole matrices; streamable: {streamable_comparisons()}")
 
 
 def _blocks(n, block):

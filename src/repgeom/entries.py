@@ -55,6 +55,28 @@ class EntryKind:
         """Models whose manifests the entry's layers depend on."""
         return []
 
+    def stream_request(self, ref: EntryRef, spec: dict):
+        """What a streamed path reads instead of the cube (default: the cube itself, read in row blocks)."""
+        return self.request(ref, spec)
+
+    def stream_sources(self, path: str, layers: list, method: str, opened: dict) -> tuple:
+        """(ids, attrs, [block source per layer]) of a streamed entry (:mod:`repgeom.streaming`).
+
+        ``opened`` is shared by the entries of a path, so an array read by several of them (aliases, the same
+        features store twice) is one source, computed once.
+        """
+        from .cubes import Cube
+        from .streaming import CubeBlocks
+
+        cube = Cube(path)
+        out = []
+        for layer in layers:
+            key = (path, layer)
+            if key not in opened:
+                opened[key] = CubeBlocks(cube.rows(layer), f"{path}:{layer}")
+            out.append(opened[key])
+        return cube.ids, cube.attrs, out
+
 
 def model_of(ref: EntryRef) -> str:
     """The model a model entry reads (its name, unless the entry names another set: ``model@set``)."""
@@ -108,6 +130,30 @@ class ModelEntry(EntryKind):
     def models(self, ref):
         return [model_of(ref)]
 
+    def stream_request(self, ref, spec):
+        from .plan import FeatureStore
+
+        return FeatureStore(model_of(ref), ref.options.get("stimuli", spec["stimuli"]),
+                            _hashable(self._nodes(ref, spec)))
+
+    def stream_sources(self, path, layers, method, opened):
+        from .store import open_group
+        from .streaming import FeatureRDM
+
+        g = open_group(path)
+        attrs = dict(g.attrs)
+        aliases = attrs.get("aliases") or {}
+        out = []
+        for layer in layers:
+            stored = aliases.get(layer, layer)
+            if stored not in g:
+                raise ValueError(f"{path} holds no features of node {layer!r} (stored: {g.array_names()})")
+            key = (path, stored)
+            if key not in opened:
+                opened[key] = FeatureRDM(g[stored], method, f"{attrs.get('model', path)}/{stored}")
+            out.append(opened[key])
+        return g["stim"][:], attrs, out
+
 
 @ENTRY_KINDS.register("labels")
 class LabelsEntry(EntryKind):
@@ -127,6 +173,22 @@ class LabelsEntry(EntryKind):
 
     def layers(self, ref, spec, plan, manifest_of=None):
         return [self.LAYER]
+
+    def stream_request(self, ref, spec):
+        from .plan import StimulusSet
+
+        return StimulusSet(spec["stimuli"])
+
+    def stream_sources(self, path, layers, method, opened):
+        from .store import open_group
+        from .streaming import LabelsRDM
+
+        g = open_group(path)
+        attrs = dict(g.attrs)
+        key = (path, "labels", method)
+        if key not in opened:
+            opened[key] = LabelsRDM(g["label"][:], len(attrs["classes"]), method)
+        return g["stim"][:], attrs, [opened[key]]
 
 
 @ENTRY_KINDS.register("reference")

@@ -105,8 +105,12 @@ def hidden_duplicates(names, layers, kinds, similarity):
 
 def path(entries: Sequence[Entry], n: int, compare_method: str = "cosine", distance: str = "arccos",
          seed: int = 0, stim_index: Optional[np.ndarray] = None, block: int = 256,
-         embed: Optional[Callable] = None) -> Path:
-    """The tutorial's rep_path numbers over ``entries`` (RDMs of the same ``n`` stimuli, in one order)."""
+         embed: Optional[Callable] = None, similarity_fn: Optional[Callable] = None) -> Path:
+    """The tutorial's rep_path numbers over ``entries`` (RDMs of the same ``n`` stimuli, in one order).
+
+    ``similarity_fn(nan_pairs)``: the L x L similarity computed elsewhere (a streamed path, whose entries
+    carry no RDMs); it appends each RDM's NaN pair count to ``nan_pairs``.
+    """
     rdms, names, layers, kinds = [], [], [], []
     for e in entries:
         if len(e.rdms) != len(e.layers):
@@ -116,7 +120,10 @@ def path(entries: Sequence[Entry], n: int, compare_method: str = "cosine", dista
         layers += list(e.layers)
         kinds += [e.kind] * len(e.layers)
     nan_pairs = []
-    sim = compare.similarity(rdms, n, compare_method, block=block, stim_index=stim_index, nan_pairs=nan_pairs)
+    if similarity_fn is not None:
+        sim = similarity_fn(nan_pairs)
+    else:
+        sim = compare.similarity(rdms, n, compare_method, block=block, stim_index=stim_index, nan_pairs=nan_pairs)
     dist = similarity_to_distance(sim, distance)
     emb = (embed or (lambda d: embed_mds(d, seed=seed)))(dist)
     shown = ~hidden_duplicates(names, layers, kinds, sim)

@@ -7,6 +7,7 @@ sections and by every analysis kind (``repgeom.analyses``):
 * :class:`ModelCube` (an RDM method's cube of a model on a set, over some
   nodes) -> a features store per (model, set) holding the union of the nodes
   any consumer needs;
+* :class:`FeatureStore`: a features store read directly (a streamed path: no cube);
 * :class:`LabelsCube`, :class:`ReferenceCube`: the other path-entry sources;
 * :class:`Embedding`: one PCA/MDS/t-SNE recipe of a model on a set;
 * :class:`AnalysisStore`: another analysis' outputs.
@@ -33,6 +34,15 @@ NodeRequest = Union[str, tuple]
 @dataclass(frozen=True)
 class ModelCube:
     method: str
+    model: str
+    set: str
+    nodes: NodeRequest = "all"
+
+
+@dataclass(frozen=True)
+class FeatureStore:
+    """A model's features on a set, over some nodes, read by a consumer itself (a streamed path)."""
+
     model: str
     set: str
     nodes: NodeRequest = "all"
@@ -112,6 +122,7 @@ class Plan:
         self.labels_cubes: set = set()   # (method, set)
         self.reference_cubes: set = set()  # (reference, set)
         self.embeddings: dict = {}       # (model, set, id) -> {method, seed, perplexity, requests}
+        self.feature_requests: dict = {}  # (model, set) -> [node requests] of direct readers
         self.rdm_figures: dict = {}      # (request, model, set) -> node request
         self.analyses: dict = {}         # (section, name) -> config entry
         for name, req in (cfg.get("rdms") or {}).items():
@@ -129,12 +140,16 @@ class Plan:
             self.feature_stores.setdefault((model, s), []).extend(reqs)
         for (model, s, _), emb in self.embeddings.items():
             self.feature_stores.setdefault((model, s), []).extend(emb["requests"])
+        for key, reqs in self.feature_requests.items():
+            self.feature_stores.setdefault(key, []).extend(reqs)
 
     # ---- requests -------------------------------------------------------------------------------
     def add(self, request) -> str:
         """Register an artifact request; returns its path."""
         if isinstance(request, ModelCube):
             self.model_cubes.setdefault((request.method, request.model, request.set), []).append(request.nodes)
+        elif isinstance(request, FeatureStore):
+            self.feature_requests.setdefault((request.model, request.set), []).append(request.nodes)
         elif isinstance(request, LabelsCube):
             self.labels_cubes.add((request.method, request.set))
         elif isinstance(request, ReferenceCube):
@@ -151,6 +166,8 @@ class Plan:
         R = self.results
         if isinstance(request, ModelCube):
             return self.cube_path(request.method, request.model, request.set)
+        if isinstance(request, FeatureStore):
+            return self.features_path(request.model, request.set)
         if isinstance(request, LabelsCube):
             return f"{R}/labels/{request.method}/{request.set}.zarr"
         if isinstance(request, ReferenceCube):
@@ -314,9 +331,16 @@ class Plan:
         """Models whose nodes the analysis' job spec resolves (their manifests must exist first)."""
         out = []
         for r in self.analysis_requests(section, name):
-            if isinstance(r, (ModelCube, Embedding)) and r.model not in out:
+            if isinstance(r, (ModelCube, Embedding, FeatureStore)) and r.model not in out:
                 out.append(r.model)
         return out
+
+    def analysis_threads(self, section, name) -> int:
+        """BLAS/torch threads of an analysis job: fixed by its config (results must not depend on --cores)."""
+        return int(self.analysis_kind(section).threads(self.analyses[(section, name)], self))
+
+    def analysis_mem_mb(self, section, name) -> int:
+        return int(self.analysis_kind(section).mem_mb(self.analyses[(section, name)], self))
 
     def analysis_job(self, section, name, manifest_of=None) -> dict:
         """The compute job's spec (JSON-able): computation-relevant settings only, nodes resolved."""

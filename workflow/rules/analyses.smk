@@ -34,11 +34,11 @@ rule analysis:
         metrics=f"{RESULTS}/metrics/{{section}}/{{name}}.json",
     params:
         spec=analysis_spec,
-        blas_threads=1,
+        blas_threads=lambda wc: PLAN.analysis_threads(wc.section, wc.name),  # fixed by the config, not --cores
         code=analysis_code,
-    threads: 1
+    threads: lambda wc: PLAN.analysis_threads(wc.section, wc.name)
     resources:
-        mem_mb=2000,
+        mem_mb=lambda wc: PLAN.analysis_mem_mb(wc.section, wc.name),
         runtime=30,
     log:
         f"{RESULTS}/logs/{{section}}/{{name}}.log",
@@ -48,7 +48,7 @@ rule analysis:
         "../envs/repgeom.yaml"
     shell:
         "OMP_NUM_THREADS={params.blas_threads} OPENBLAS_NUM_THREADS={params.blas_threads}"
-        " python -m repgeom.steps.analysis"
+        " MKL_NUM_THREADS={params.blas_threads} python -m repgeom.steps.analysis"
         " --section {wildcards.section} --spec {params.spec:q} --inputs {input.inputs}"
         " --out {output.store} --metrics {output.metrics} > {log} 2>&1"
 

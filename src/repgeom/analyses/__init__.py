@@ -47,6 +47,14 @@ class AnalysisKind:
     def job_spec(self, name, spec, plan, manifest_of=None) -> dict:
         raise NotImplementedError
 
+    def threads(self, spec: dict, plan) -> int:
+        """BLAS threads of the compute job (a fixed number: results must not depend on --cores)."""
+        return 1
+
+    def mem_mb(self, spec: dict, plan) -> int:
+        """Memory the compute job asks the scheduler for."""
+        return 2000
+
     def compute(self, job: dict, inputs: list):
         raise NotImplementedError
 

@@ -22,7 +22,7 @@ class PathAnalysis(AnalysisKind):
     section = "paths"
     record_kind = "path"
     description = "representational path over the layer RDMs of models, the labels and reference RDMs"
-    modules = ("analyses/path", "paths", "compare", "cubes", "metrics", "store", "entries")
+    modules = ("analyses/path", "paths", "compare", "cubes", "metrics", "store", "entries", "streaming", "rdm")
     report_category = "Representational paths"
     caption = ("Left: distance between every pair of RDMs in the path. Right: the 2-D metric MDS of that "
                "matrix; each model is a line through its layers, the input a black square, the labels a "
@@ -57,6 +57,19 @@ class PathAnalysis(AnalysisKind):
                              "description": "similarity -> distance: one_minus (1 - s, the seed's rep_path) or arccos "
                                             "(the angle: a metric, safer to embed with MDS)"},
                 "seed": {"type": "integer", "default": 0, "description": "MDS seed"},
+                "stream": {"enum": ["auto", True, False], "default": "auto",
+                           "description": "compute the path straight from the feature stores in row blocks, "
+                                          "never an N x N matrix (true), through RDM cubes (false), or stream "
+                                          "when the cubes would exceed memory_mb (auto)"},
+                "memory_mb": {"type": "integer", "minimum": 200, "default": 2000,
+                              "description": "working memory of a streamed path (sets its row block); with "
+                                             "stream: auto, cubes larger than this stream instead"},
+                "threads": {"type": "integer", "minimum": 1, "default": 2,
+                            "description": "BLAS threads of a streamed path (fixed: results must not depend on "
+                                           "--cores)"},
+                "device": {"type": "string", "default": "cpu",
+                           "description": "where a streamed path computes: cpu (numpy/BLAS) or a torch device "
+                                          "(cuda, cuda:1)"},
                 "bootstrap": {"type": "object", "additionalProperties": False, "default": {"n": 0, "seed": 0},
                               "description": "resample the stimuli n times (with replacement, seeded) for "
                                              "intervals on every distance, step and path length",
@@ -83,6 +96,24 @@ class PathAnalysis(AnalysisKind):
         dupes = sorted({f"{k} {n}" for k, n in seen if seen.count((k, n)) > 1})
         if dupes:
             problems.append(f"{where}.entries: listed twice: {dupes}")
+        if spec.get("stream") is True:
+            from ..compare import streamable_comparisons
+            from ..models import expand_families
+            from ..rdm import RDM_METHODS, GramMethod
+
+            families = expand_families(cfg.get("models", {}))[1]
+            if (spec.get("bootstrap") or {}).get("n"):
+                problems.append(f"{where}.stream: a streamed path has no stored RDMs to resample; "
+                                "bootstrap needs stream: false")
+            if any(r.kind == "model" and r.options.get("model", r.name) in families for r in refs):
+                problems.append(f"{where}.stream: model families (seeds) need stream: false")
+            if spec.get("compare", "cosine") not in streamable_comparisons():
+                problems.append(f"{where}.compare: {spec.get('compare')!r} needs whole matrices; a streamed path "
+                                f"compares by {streamable_comparisons()}")
+            method = spec.get("rdm_method", "euclidean")
+            if method in RDM_METHODS and not isinstance(RDM_METHODS[method], GramMethod):
+                problems.append(f"{where}.rdm_method: {spec.get('rdm_method')!r} is not a Gram-product method, "
+                                "so it cannot be streamed")
         concrete = expand_sets(cfg.get("stimuli", {}))
         target = spec.get("stimuli")
         if target in cfg.get("stimuli", {}) and target not in concrete:
@@ -116,11 +147,49 @@ class PathAnalysis(AnalysisKind):
 
         return [[member(r, k) for r in refs] for k in range(count)], families
 
-    def requests(self, name, spec, plan):
+    def streams(self, spec, plan) -> bool:
+        """Is this path computed from the feature stores (no cubes)?  ``auto``: when its cubes would take more
+        than ``memory_mb`` (every RDM N x N float32) and nothing needs stored RDMs (bootstrap, seeds)."""
+        mode = spec.get("stream", "auto")
+        if mode in (True, False):
+            return mode
+        from ..compare import streamable_comparisons
+        from ..entries import model_of
+        from ..plan import NeedsManifest
+        from ..rdm import RDM_METHODS, GramMethod
+
+        refs = self._refs(spec)
+        if ((spec.get("bootstrap") or {}).get("n") or spec.get("compare", "cosine") not in streamable_comparisons()
+                or not isinstance(RDM_METHODS[spec.get("rdm_method", "euclidean")], GramMethod)
+                or any(r.kind == "model" and model_of(r) in plan.families for r in refs)):
+            return False
+        rdms = 0
+        for r in refs:
+            if r.kind != "model":
+                rdms += 1
+                continue
+            try:
+                rdms += len(plan.resolve(model_of(r), r.options.get("nodes", spec.get("nodes", "all"))))
+            except NeedsManifest:  # nodes known only after tracing: count one (a lower bound)
+                rdms += 1
+        n = plan.set_size(spec["stimuli"])
+        return rdms * 4.0 * n * n > spec.get("memory_mb", 2000) * 1e6
+
+    def _request(self, ref, spec, plan):
         from ..entries import ENTRY_KINDS
 
+        kind = ENTRY_KINDS[ref.kind]
+        return kind.stream_request(ref, spec) if self.streams(spec, plan) else kind.request(ref, spec)
+
+    def requests(self, name, spec, plan):
         replicates, _ = self._replicates(spec, plan)
-        return list(dict.fromkeys(ENTRY_KINDS[r.kind].request(r, spec) for rep in replicates for r in rep))
+        return list(dict.fromkeys(self._request(r, spec, plan) for rep in replicates for r in rep))
+
+    def threads(self, spec, plan):
+        return spec.get("threads", 2) if self.streams(spec, plan) else 1
+
+    def mem_mb(self, spec, plan):
+        return spec.get("memory_mb", 2000) + 1000 if self.streams(spec, plan) else 2000
 
     def job_spec(self, name, spec, plan, manifest_of=None):
         from ..entries import ENTRY_KINDS
@@ -132,10 +201,13 @@ class PathAnalysis(AnalysisKind):
             for ref, concrete in zip(self._refs(spec), rep):
                 kind = ENTRY_KINDS[ref.kind]
                 entries.append({"name": ref.name, "source": concrete.name, "kind": ref.kind,
-                                "draw_as": kind.draw_as, "cube": plan.path_of(kind.request(concrete, spec)),
+                                "draw_as": kind.draw_as, "store": plan.path_of(self._request(concrete, spec, plan)),
                                 "layers": kind.layers(concrete, spec, plan, manifest_of)})
             jobs.append(entries)
-        return {"analysis": name, "stimuli": spec["stimuli"], "rdm_method": spec["rdm_method"],
+        streamed = self.streams(spec, plan)
+        stream = ({"memory_mb": spec.get("memory_mb", 2000), "threads": spec.get("threads", 2),
+                   "device": spec.get("device", "cpu")} if streamed else None)
+        return {"analysis": name, "stimuli": spec["stimuli"], "rdm_method": spec["rdm_method"], "stream": stream,
                 "compare": spec["compare"], "distance": spec["distance"], "seed": spec["seed"],
                 "bootstrap": spec["bootstrap"], "families": families, "entries": jobs[0], "replicates": jobs}
 
@@ -146,10 +218,10 @@ class PathAnalysis(AnalysisKind):
 
         out, ids, first, provenance = [], None, None, {}
         for e in entries:
-            cube = Cube(e["cube"])
+            cube = Cube(e["store"])
             provenance[e.get("source", e["name"])] = _provenance(cube.attrs)
             if ids is None:
-                ids, first = cube.ids, e["cube"]
+                ids, first = cube.ids, e["store"]
             elif [str(v) for v in ids.tolist()] != [str(v) for v in cube.ids.tolist()]:
                 raise ValueError(f"{e['cube']} holds other stimuli (or another order) than {first}")
             out.append(paths.Entry(e["name"], e["kind"], list(e["layers"]),
@@ -169,20 +241,73 @@ class PathAnalysis(AnalysisKind):
                                 "its similarity to everything is 0", job["analysis"], name, layer)
         return p, per_entry
 
+    def _streamed_point(self, job):
+        """The path straight from the feature stores (and the stimulus set's labels, small reference cubes)."""
+        import threadpoolctl
+
+        from .. import metrics, paths, streaming
+        from ..entries import ENTRY_KINDS
+
+        opened, sources, index, entries, provenance = {}, [], [], [], {}
+        ids = first = None
+        for e in job["entries"]:
+            e_ids, attrs, layer_sources = ENTRY_KINDS[e["kind"]].stream_sources(e["store"], e["layers"],
+                                                                                job["rdm_method"], opened)
+            provenance[e.get("source", e["name"])] = _provenance(attrs)
+            if ids is None:
+                ids, first = e_ids, e["store"]
+            elif [str(v) for v in ids.tolist()] != [str(v) for v in e_ids.tolist()]:
+                raise ValueError(f"{e['cube']} holds other stimuli (or another order) than {first}")
+            for src in layer_sources:
+                if not any(src is s for s in sources):
+                    sources.append(src)
+                index.append(next(k for k, s in enumerate(sources) if s is src))
+            entries.append(paths.Entry(e["name"], e["kind"], list(e["layers"]), [None] * len(e["layers"]),
+                                       e["draw_as"]))
+        n, opts = len(ids), job["stream"]
+        block = streaming.block_for_budget(sources, n, opts["memory_mb"] * 1e6 * 0.8,
+                                           multiple=_chunk_rows(sources))
+        log.info("%s: streaming %d RDMs (%d distinct) of %d stimuli in row blocks of %d on %s",
+                 job["analysis"], len(index), len(sources), n, block, opts["device"])
+
+        def sim_fn(nan_pairs):
+            with threadpoolctl.threadpool_limits(opts["threads"]):
+                if opts["device"] != "cpu":
+                    import torch
+
+                    torch.set_num_threads(opts["threads"])
+                return streaming.similarity(sources, n, job["compare"], block=block, device=opts["device"],
+                                            index=index, progress=log.info, nan_pairs=nan_pairs)
+
+        p = paths.path(entries, n, job["compare"], job["distance"], job["seed"], similarity_fn=sim_fn)
+        p.extra["stream"] = {"block": block, "distinct_rdms": len(sources), **opts}
+        per_entry = metrics.path_metrics(p.distance, p.names, p.layers, p.kinds)
+        for name, layer, k in zip(p.names, p.layers, p.extra["nan_pairs"]):
+            if k:
+                per_entry[name].setdefault("nan_pairs", {})[layer] = int(k)
+        return entries, n, provenance, p, per_entry
+
     def compute(self, job, inputs):
         import numpy as np
 
         from .. import metrics, paths
 
         replicates = job.get("replicates") or [job["entries"]]
-        entries, n, provenance = self._entries(replicates[0], job["analysis"])
-        p, per_entry = self._point(job, entries, n)
+        if job.get("stream"):
+            entries, n, provenance, p, per_entry = self._streamed_point(job)
+        else:
+            entries, n, provenance = self._entries(replicates[0], job["analysis"])
+            p, per_entry = self._point(job, entries, n)
         models = [e["name"] for e in job["entries"] if e["kind"] == "model"]
         record = {"kind": self.record_kind, "analysis": job["analysis"], "stimulus_set": job["stimuli"],
                   "n_stimuli": n, "rdm_method": job["rdm_method"], "compare": job["compare"],
                   "distance": job["distance"], "models": per_entry, "pairs": p.extra["pairs"],
                   "definition": f"{job['distance']} distance between RDMs ({job['compare']} similarity); "
-                                "path_length: sum over consecutive layers of a model"}
+                                "path_length: sum over consecutive layers of a model",
+                  "computed": ("streamed from the feature stores in row blocks (no RDM cube)" if job.get("stream")
+                               else "from the stored RDM cubes")}
+        if job.get("stream"):
+            record["stream"] = p.extra["stream"]
         record["model_pairs"] = _model_pairs(p)
         variables = {}
         boot = job.get("bootstrap") or {}
@@ -213,7 +338,7 @@ class PathAnalysis(AnalysisKind):
                  "seed": job["seed"], "n_stimuli": n, "last_layer_distance_to_labels": to_labels,
                  "last_layer_distance_to": {m: per_entry[m]["last_layer_distance_to"] for m in models},
                  "pairs": p.extra["pairs"], "provenance": provenance, "bootstrap": record.get("bootstrap"),
-                 "families": job.get("families", []),
+                 "families": job.get("families", []), "streamed": bool(job.get("stream")),
                  "differences": [d for d in record.get("differences", []) if d["target"] == "labels"]}
         record["provenance"] = provenance
         ds = paths.to_dataset(p, attrs)
@@ -271,7 +396,7 @@ class PathAnalysis(AnalysisKind):
     def _ids(entry):
         from ..cubes import Cube
 
-        return Cube(entry["cube"]).ids
+        return Cube(entry["store"]).ids
 
     def display(self, name, spec, plan):
         from ..entries import model_of
@@ -378,6 +503,15 @@ def _across(per_seed, families, p0, dists):
             for m in others}
         out[fam] = res
     return out
+
+
+def _chunk_rows(sources):
+    """Row chunk of the first stored features array (row blocks are its multiples: whole chunks are read)."""
+    for s in sources:
+        chunks = getattr(getattr(s, "features", None), "chunks", None)
+        if chunks:
+            return int(chunks[0])
+    return 250
 
 
 def _model_pairs(p):

@@ -1,0 +1,139 @@
+"""Benchmark: all-node representational paths streamed from feature stores (no RDM cubes), against the floor.
+
+    python benchmarks/streamed_path.py --idx /data/mnist --results results --sizes 1000 2000 5000 10000
+    python benchmarks/streamed_path.py --idx /data/mnist --sizes 20000 --models standard
+
+For each N (the first N test digits; beyond 10,000 the test set again, shifted by one pixel per copy),
+in a fresh process each: the features of every node of the models into Zarr stores (timed against one plain
+forward pass of the same images at the same thread count), then the streamed path of the models' nodes and
+the labels (timed, peak RSS), and the floor of its Gram stage: one BLAS ``syrk`` (``Z @ Z.T``) per distinct
+node on the same shapes, timed in the same process.  Prints time, peak memory and the ratios; asserts
+nothing about speed.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+CHUNK_ROWS = 250  # the features job's row chunks (its batch size)
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
+
+
+def images(idx, n):
+    from repgeom import mnist
+
+    data = mnist.load_idx(idx)
+    x, y = data.test_images, data.test_labels
+    copies, shift = [x], 1
+    while sum(len(c) for c in copies) < n:
+        copies.append(np.roll(x, shift, axis=2))
+        shift += 1
+    return mnist.pixels(np.concatenate(copies)[:n]), np.concatenate([y] * len(copies))[:n]
+
+
+def child(a):
+    """One N, in this process: features, streamed path, floor."""
+    import torch
+
+    from repgeom import checkpoints, features, preprocess, store, streaming
+    from repgeom.models import MODEL_KINDS, tutorial_kind_of
+
+    torch.set_num_threads(a.threads)
+    pix, labels = images(a.idx, a.n)
+    tmp = tempfile.mkdtemp(dir=a.tmpdir)
+    t_features = t_forward = 0.0
+    sources, mapping, names = [], [], []
+    for m in a.models:
+        net = checkpoints.load_model(os.path.join(a.results, "checkpoints", f"{m}.pt"))
+        kind = MODEL_KINDS[tutorial_kind_of(net)]
+        nodes = kind.static_nodes({"time_steps": getattr(net, "time_steps", 5)})
+        pre = preprocess.build(preprocess.resolve(kind.default_preprocess))
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            for s in range(0, a.n, CHUNK_ROWS):
+                net(pre(torch.from_numpy(pix[s:s + CHUNK_ROWS])))
+        t_forward += time.perf_counter() - t0
+        path = os.path.join(tmp, f"{m}.zarr")
+        t0 = time.perf_counter()
+        batches = features.iter_features(net, pix, nodes, CHUNK_ROWS, "cpu", preprocess=pre)
+        stored, aliases = store.write_features_store(path, batches, np.arange(a.n), labels, {}, CHUNK_ROWS)
+        t_features += time.perf_counter() - t0
+        g = store.open_group(path)
+        first = {}
+        for node in nodes:
+            source = aliases.get(node, node)
+            if source not in first:
+                first[source] = len(sources)
+                sources.append(streaming.FeatureRDM(g[source], "euclidean", f"{m}/{source}"))
+            mapping.append(first[source])
+            names.append(f"{m}/{node}")
+    sources.append(streaming.LabelsRDM(labels, 10, "euclidean"))
+    mapping.append(len(sources) - 1)
+    block = a.block or streaming.block_for_budget(sources, a.n, a.budget_gb * 1e9, multiple=CHUNK_ROWS)
+    timings = {}
+    t0 = time.perf_counter()
+    sim = streaming.similarity(sources, a.n, "cosine", block=block, index=mapping, timings=timings)
+    t_path = time.perf_counter() - t0
+    rss_path = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    # the floor: one symmetric product per distinct node, same shapes, same process
+    t_floor, flops = 0.0, 0.0
+    for s in sources[:-1]:
+        X = np.asarray(s.features[:], dtype=np.float32).reshape(a.n, -1)
+        t0 = time.perf_counter()
+        X @ X.T
+        t_floor += time.perf_counter() - t0
+        flops += a.n * a.n * X.shape[1]
+        del X
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps({"n": a.n, "models": a.models, "rdms": len(mapping), "distinct": len(sources), "block": block,
+                      "timings": timings,
+                      "features_s": t_features, "forward_s": t_forward, "path_s": t_path, "floor_s": t_floor,
+                      "gflops": flops / 1e9, "peak_rss_gb_path": rss_path,
+                      "similarity_last_to_labels": float(sim[len(mapping) - 2, -1])}))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--idx", required=True, help="a folder with the four official MNIST IDX files")
+    p.add_argument("--results", default="results", help="a run's results (its checkpoints are used)")
+    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 5000, 10000])
+    p.add_argument("--models", nargs="+", default=["standard", "adversarial", "recurrent"])
+    p.add_argument("--block", type=int, default=0, help="row block (default: the largest within --budget-gb)")
+    p.add_argument("--budget-gb", type=float, default=1.2, help="working set of the streamed path")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--tmpdir", default=None)
+    p.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.n:
+        return child(a)
+    print(f"streamed all-node paths of {a.models} (+ labels), block {a.block}, {a.threads} threads")
+    print(f"{'N':>7} {'features':>9} {'1 fwd':>7} {'ratio':>6} {'path':>8} {'floor':>8} {'ratio':>6} {'peak RSS':>9}")
+    for n in a.sizes:
+        cmd = [sys.executable, __file__, "--idx", a.idx, "--results", a.results, "--n", str(n), "--block",
+               str(a.block), "--budget-gb", str(a.budget_gb), "--threads", str(a.threads), "--models", *a.models]
+        if a.tmpdir:
+            cmd += ["--tmpdir", a.tmpdir]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode:
+            sys.exit(out.stderr[-3000:])
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        tm = r["timings"]
+        print(f"{n:>7} {r['features_s']:8.1f}s {r['forward_s']:6.1f}s {r['features_s'] / r['forward_s']:5.2f}x "
+              f"{r['path_s']:7.1f}s {r['floor_s']:7.1f}s {r['path_s'] / r['floor_s']:5.2f}x "
+              f"{r['peak_rss_gb_path']:7.2f} GB   block {r['block']}: read {tm['load'] + tm['prepare']:.1f}s, "
+              f"Gram+finish {tm['blocks']:.1f}s ({tm['blocks'] / r['floor_s']:.2f}x floor), "
+              f"accumulate {tm['accumulate']:.1f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

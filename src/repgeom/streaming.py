@@ -1,0 +1,367 @@
+"""Representational paths straight from feature stores: the RDM-of-RDMs without ever holding an N x N matrix.
+
+Every comparison a path can stream is a function of statistics that accumulate over stimulus pairs: the
+inner products of the RDM vectors (G), their sums, the pair count, and each RDM's row sums (for the
+centring of CKA; see :func:`repgeom.compare.cka_from_pair_stats`).  So they are gathered block by block:
+for every pair of row blocks (a <= b) of the stimuli, each RDM's block D[a, b] is made from its source —
+a Gram block of the node's features (``Z_a Z_b'``, finished in place by the RDM method: the same
+arithmetic as the cube route), the one-hot labels, or a stored cube's rows — and the K blocks are
+multiplied together once (float64).  Aliased nodes (one stored array for several nodes) are computed
+once and their rows of G copied.
+
+Memory: the row block ``Z_a`` of every distinct node (kept while it is paired with every later block),
+one ``Z_b`` at a time, and K block-sized RDM pieces: O(block * sum(P) + K * block^2), independent of N^2;
+``block_for_budget`` picks the largest block that fits a budget.  Flops: the cube route's (one product per
+pair of blocks, half of N^2 * P per node); reads: every row block of the features once per earlier block,
+from the raw chunks with their checksums verified (:meth:`repgeom.store.CheckedArray.read_rows`).
+
+Back-ends: numpy on the CPU (BLAS), or torch on any device (``device="cuda"``); the statistics are float64
+either way and equal the cube route's to float32 rounding (tested, <= 1e-6).  scikit-learn's
+``pairwise_distances_chunked(..., reduce_func=...)`` is the same shape: a chunked pairwise computation with
+the reduction passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from . import rdm as rdm_mod
+
+
+# ---- back-ends: where the blocks are computed ----------------------------------------------------------
+
+class _NumpyBackend:
+    ops = rdm_mod.NUMPY_OPS
+    name = "numpy"
+
+    def array(self, x):
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def array64(self, x):
+        return np.asarray(x, dtype=np.float64)
+
+    def gram(self, A, B):
+        return A @ B.T
+
+    def stack64(self, blocks):
+        return np.stack([np.asarray(b, dtype=np.float64) for b in blocks])
+
+    def numpy(self, x):
+        return np.asarray(x)
+
+    def zeros(self, shape):
+        return np.zeros(shape)
+
+    def isnan(self, x):
+        return np.isnan(x)
+
+    def zero_diagonal(self, V):
+        k = np.arange(V.shape[1])
+        V[:, k, k] = 0.0
+
+
+class _TorchBackend:
+    ops = rdm_mod.TORCH_OPS
+
+    def __init__(self, device):
+        import torch
+
+        from .networks import strict_float32
+
+        self.torch, self.device = torch, torch.device(device)
+        strict_float32(self.device)
+        self.name = f"torch:{self.device}"
+
+    def array(self, x):
+        if isinstance(x, self.torch.Tensor):
+            return x.to(self.device, self.torch.float32)
+        return self.torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
+
+    def array64(self, x):
+        return self.torch.from_numpy(np.asarray(x, dtype=np.float64)).to(self.device)
+
+    def gram(self, A, B):
+        return A @ B.T
+
+    def stack64(self, blocks):
+        return self.torch.stack([b.to(self.torch.float64) for b in blocks])
+
+    def numpy(self, x):
+        return x.detach().cpu().numpy()
+
+    def zeros(self, shape):
+        return self.torch.zeros(shape, dtype=self.torch.float64, device=self.device)
+
+    def isnan(self, x):
+        return self.torch.isnan(x)
+
+    def zero_diagonal(self, V):
+        V.diagonal(dim1=1, dim2=2).zero_()
+
+
+def backend(device: str = "cpu"):
+    """numpy for ``cpu``; torch for any other device (``cuda``, ``cuda:1``, ``torch-cpu`` = torch on the CPU)."""
+    if device in (None, "cpu", "numpy"):
+        return _NumpyBackend()
+    return _TorchBackend("cpu" if device == "torch-cpu" else device)
+
+
+# ---- block sources: one per distinct RDM ---------------------------------------------------------------
+
+def _read(features, a0, a1, out=None):
+    """Rows a0:a1 of a features array as float32 (N, P), into ``out`` if given: the fast checked reader of a
+    store (:meth:`repgeom.store.CheckedArray.read_rows`), else a copy of the slice (it is centred in place)."""
+    if hasattr(features, "read_rows"):
+        return features.read_rows(a0, a1, out).reshape(a1 - a0, -1)
+    X = np.asarray(features[a0:a1], dtype=np.float32).reshape(a1 - a0, -1)
+    if out is None:
+        return X.copy()
+    view = out.reshape(-1)[:X.size].reshape(X.shape)
+    view[...] = X
+    return view
+
+
+class FeatureRDM:
+    """An RDM whose blocks are Gram blocks of a features array (N, ...) finished by a Gram RDM method.
+
+    ``prepare`` reads the features once for a column-centred method (the column means, accumulated in
+    float64); ``load(a0, a1)`` gives a block's centred rows; ``block`` finishes their Gram product in place.
+    The squared norms of the centred rows are taken from each row block the first time it is loaded (the
+    first row of blocks meets every block), so they cost no pass of their own.
+    """
+
+    def __init__(self, features, method: str, name: str = ""):
+        self.features, self.name = features, name
+        self.method = rdm_mod.RDM_METHODS[method]
+        if not isinstance(self.method, rdm_mod.GramMethod):
+            raise ValueError(f"RDM method {method!r} is not a Gram-product method, so it cannot be streamed; "
+                             f"streamable: {rdm_mod.RDM_METHODS.where(lambda m: isinstance(m, rdm_mod.GramMethod))}")
+        self.n, self.P = int(features.shape[0]), int(np.prod(features.shape[1:]))
+        self._mean = None
+
+    def prepare(self, be, chunk: int):
+        self._sq, self._seen = np.empty(self.n, dtype=np.float32), set()
+        if self.method.center == "columns":
+            total = np.zeros(self.P)
+            buf = np.empty(min(chunk, self.n) * self.P, dtype=np.float32)
+            ones = np.ones((1, min(chunk, self.n)), dtype=np.float32)
+            for a0 in range(0, self.n, chunk):
+                X = _read(self.features, a0, min(a0 + chunk, self.n), buf)
+                total += (ones[:, :len(X)] @ X)[0]  # BLAS: a pass at memory speed
+            self._mean = (total / self.n).astype(np.float32)
+
+    def load(self, be, a0, a1, out=None):
+        X = _read(self.features, a0, a1, out)
+        if self.method.center == "columns":
+            X -= self._mean
+        elif self.method.center == "rows":
+            X -= X.mean(axis=1, dtype=np.float64, keepdims=True).astype(np.float32)
+        if (a0, a1) not in self._seen:
+            self._sq[a0:a1] = np.einsum("ij,ij->i", X, X)
+            self._seen.add((a0, a1))
+        return be.array(X)
+
+    def block(self, be, Za, Zb, a, b):
+        sq = be.array(self._sq)
+        return self.method.finish(be.gram(Za, Zb), sq[a[0]:a[1]], sq[b[0]:b[1]], self.P, be.ops)
+
+    def row_bytes(self):
+        return 4 * self.P
+
+
+class LabelsRDM:
+    """The one-hot labels RDM by an RDM method, block by block (its value for a same / other class pair)."""
+
+    def __init__(self, labels, n_classes: int, method: str, name: str = "labels"):
+        self.labels, self.name = np.asarray(labels), name
+        self.n = len(self.labels)
+        probe = rdm_mod.labels_rdm(np.array([0, 0, min(1, n_classes - 1)]), max(n_classes, 1), method)
+        self.same, self.other = float(probe[0, 1]), float(probe[0, 2])
+
+    def prepare(self, be, chunk):
+        pass
+
+    def load(self, be, a0, a1, out=None):
+        return self.labels[a0:a1]
+
+    def block(self, be, La, Lb, a, b):
+        return be.array64(np.where(La[:, None] == Lb[None, :], self.same, self.other))
+
+    def row_bytes(self):
+        return 8
+
+
+class CubeBlocks:
+    """One layer of a stored cube (:class:`repgeom.cubes.CubeRows`) read as row blocks (small reference RDMs)."""
+
+    def __init__(self, rows, name: str = ""):
+        self.source, self.n, self.name = rows, rows.n, name
+
+    def prepare(self, be, chunk):
+        pass
+
+    def load(self, be, a0, a1, out=None):
+        return self.source.rows(slice(a0, a1))
+
+    def block(self, be, Ra, Rb, a, b):
+        return be.array64(Ra[:, b[0]:b[1]])
+
+    def row_bytes(self):
+        return 8 * self.n
+
+
+# ---- the accumulation ----------------------------------------------------------------------------------
+
+@dataclass
+class PairStats:
+    """Over the unordered stimulus pairs non-NaN in every RDM: inner products ``G`` (K x K), ``sums`` (K),
+    ``count``; each RDM's own NaN pairs ``nans`` (K); each RDM's ``row_sums`` (K x N, diagonal excluded)."""
+
+    G: np.ndarray
+    sums: np.ndarray
+    count: int
+    nans: np.ndarray
+    row_sums: np.ndarray
+
+    def select(self, index) -> "PairStats":
+        """The statistics of RDMs ``index`` (e.g. every node of a path, aliases repeating a source)."""
+        index = np.asarray(index)
+        return PairStats(self.G[np.ix_(index, index)], self.sums[index], self.count, self.nans[index],
+                         self.row_sums[index])
+
+
+def block_for_budget(sources: Sequence, n: int, budget_bytes: float, multiple: int = 250) -> int:
+    """The largest row block (a multiple of ``multiple``, the stores' chunk rows) whose working set fits.
+
+    Working set: two row blocks of every source (``Z_a`` kept, ``Z_b`` read; conservatively all) plus the K
+    float64 RDM blocks and their stacked copy.
+    """
+    per_row = sum(s.row_bytes() for s in sources)
+    K = len(sources)
+    best = multiple
+    for block in range(multiple, max(n, multiple) + multiple, multiple):
+        need = 2 * block * per_row + 3 * K * block * block * 8
+        if need > budget_bytes:
+            break
+        best = block
+    return min(best, max(n, 1))
+
+
+def pair_stats(sources: Sequence, n: int, block: int = 500, device: str = "cpu",
+               progress: Optional[Callable[[str], None]] = None, timings: Optional[dict] = None) -> PairStats:
+    """Pair statistics of the RDMs of ``sources`` (one per distinct RDM, all over the same ``n`` stimuli).
+
+    ``timings`` (a dict) receives seconds spent reading and centring rows (``load``), in the RDM blocks
+    (``blocks``: Gram products and their finish) and in the accumulation (``accumulate``).
+    """
+    import time
+
+    clock = time.perf_counter
+    t = {"prepare": 0.0, "load": 0.0, "blocks": 0.0, "accumulate": 0.0}
+    for s in sources:
+        if s.n != n:
+            raise ValueError(f"{s.name or s}: {s.n} stimuli, the path has {n}")
+    be = backend(device)
+    t0 = clock()
+    for s in sources:
+        s.prepare(be, block)
+    t["prepare"] += clock() - t0
+    K = len(sources)
+    G, sums, nans = be.zeros((K, K)), be.zeros(K), np.zeros(K, dtype=np.int64)
+    row_sums = be.zeros((K, n))
+    count = 0
+    spans = [(s, min(s + block, n)) for s in range(0, n, block)]
+    total, done = len(spans) * (len(spans) + 1) // 2, 0
+    # reused read buffers (fresh memory would page-fault on every block): one per source for its kept row
+    # block, one shared for the block it is paired with
+    widths = [getattr(s, "P", 0) for s in sources]
+    keep = [np.empty(block * w, dtype=np.float32) if w else None for w in widths]
+    scratch = np.empty(block * max(widths + [0]), dtype=np.float32)
+    for ia, a in enumerate(spans):
+        t0 = clock()
+        rows_a = [s.load(be, *a, out=buf) for s, buf in zip(sources, keep)]
+        t["load"] += clock() - t0
+        for b in spans[ia:]:
+            diagonal = b == a
+            blocks = []
+            for s, ra in zip(sources, rows_a):
+                t0 = clock()
+                rb = ra if diagonal else s.load(be, *b, out=scratch)
+                t1 = clock()
+                blocks.append(s.block(be, ra, rb, a, b))
+                del rb
+                t2 = clock()
+                t["load"] += t1 - t0
+                t["blocks"] += t2 - t1
+            t0 = clock()
+            V = be.stack64(blocks)
+            del blocks
+            ka, kb = a[1] - a[0], b[1] - b[0]
+            if diagonal:
+                be.zero_diagonal(V)  # a stimulus with itself is no pair
+            flat = V.reshape(K, -1)
+            block_sums = flat.sum(1)
+            if bool(be.isnan(block_sums).any()):
+                flat, pairs, block_nans = _drop_nan_pairs(be, flat, ka, kb, diagonal)
+                V = flat.reshape(K, ka, kb)
+                nans += block_nans
+                block_sums = flat.sum(1)
+            else:
+                pairs = ka * (ka - 1) // 2 if diagonal else ka * kb
+            weight = 0.5 if diagonal else 1.0  # a diagonal block holds each of its pairs twice
+            G += weight * (flat @ flat.T)
+            sums += weight * block_sums
+            count += pairs
+            row_sums[:, a[0]:a[1]] += V.sum(2)
+            if not diagonal:
+                row_sums[:, b[0]:b[1]] += V.sum(1)
+            del V, flat
+            t["accumulate"] += clock() - t0
+            done += 1
+        if progress:
+            progress(f"streamed path: row block {ia + 1} / {len(spans)} ({done} / {total} block pairs)")
+    if timings is not None:
+        timings.update(t)
+    return PairStats(be.numpy(G), be.numpy(sums), int(count), nans, be.numpy(row_sums))
+
+
+def _drop_nan_pairs(be, flat, ka, kb, diagonal):
+    """Zero every pair that is NaN in any RDM (rsatoolbox's rule); count each RDM's own NaN pairs."""
+    isnan = be.isnan(flat)
+    if diagonal:  # count each unordered pair of a diagonal block once
+        upper = np.triu(np.ones((ka, kb), dtype=bool), 1).reshape(-1)
+        own = be.numpy(isnan).astype(np.int64)[:, upper].sum(1)
+    else:
+        own = be.numpy(isnan).astype(np.int64).sum(1)
+    bad = isnan.any(0)
+    flat = flat.clone() if hasattr(flat, "clone") else flat.copy()
+    flat[:, bad] = 0.0
+    bad_np = be.numpy(bad).reshape(ka, kb)
+    if diagonal:
+        pairs = int((~bad_np[np.triu_indices(ka, 1)]).sum())
+    else:
+        pairs = int((~bad_np).sum())
+    return flat, pairs, own
+
+
+def similarity(sources: Sequence, n: int, method: str = "cosine", block: int = 500, device: str = "cpu",
+               index: Optional[Sequence[int]] = None, progress=None, nan_pairs: Optional[list] = None,
+               timings: Optional[dict] = None) -> np.ndarray:
+    """L x L similarity of streamed RDMs by a comparison whose statistic accumulates over pairs.
+
+    ``sources``: one per distinct RDM; ``index``: for each RDM of the path, its source (default: one each).
+    ``nan_pairs`` (a list) receives each RDM's number of NaN pairs.
+    """
+    from .compare import similarity_from_pair_stats, streamable_comparisons
+
+    if method not in streamable_comparisons():
+        raise ValueError(f"comparison {method!r} needs whole matrices; streamed paths take "
+                         f"{streamable_comparisons()}")
+    stats = pair_stats(sources, n, block, device, progress, timings)
+    stats = stats.select(range(len(sources)) if index is None else index)
+    if nan_pairs is not None:
+        nan_pairs.extend(int(v) for v in stats.nans)
+    return similarity_from_pair_stats(stats, n, method)

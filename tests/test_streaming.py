@@ -1,0 +1,211 @@
+"""Streamed paths (repgeom.streaming): the same numbers as through cubes, from features in row blocks."""
+
+import os
+
+import numpy as np
+import pytest
+
+from repgeom import compare, rdm, store, streaming
+
+
+def _features(n, seed=0):
+    """Three nodes of different widths (one with a constant pattern under correlation), classes as labels."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 4
+    centres = rng.standard_normal((4, 30)).astype(np.float32)
+    a = (centres[labels] + 0.8 * rng.standard_normal((n, 30))).astype(np.float32)
+    b = np.maximum(a @ rng.standard_normal((30, 45)).astype(np.float32), 0).reshape(n, 5, 9)
+    c = np.tanh(b.reshape(n, -1) @ rng.standard_normal((45, 7)).astype(np.float32))
+    return {"a": a, "b": b, "c": c}, labels
+
+
+def _cube_route(feats, labels, method, compare_method):
+    mats = [rdm.compute(feats[k], method) for k in feats]
+    mats.append(rdm.labels_rdm(labels, 4, method))
+    nan_pairs = []
+    return compare.similarity(mats, len(labels), compare_method, nan_pairs=nan_pairs), nan_pairs
+
+
+def _streamed(feats, labels, method, compare_method, block, device="cpu", index=None, nan_pairs=None):
+    sources = [streaming.FeatureRDM(v, method, k) for k, v in feats.items()]
+    sources.append(streaming.LabelsRDM(labels, 4, method))
+    return streaming.similarity(sources, len(labels), compare_method, block=block, device=device, index=index,
+                                nan_pairs=nan_pairs)
+
+
+@pytest.mark.parametrize("method,compare_method", [("euclidean", "cosine"), ("euclidean", "corr"),
+                                                   ("correlation", "cosine"), ("correlation", "corr"),
+                                                   ("euclidean", "cka")])
+@pytest.mark.parametrize("block", [40, 57, 137, 500])
+def test_streamed_similarity_equals_the_cube_route(method, compare_method, block):
+    feats, labels = _features(137)
+    want, _ = _cube_route(feats, labels, method, compare_method)
+    got = _streamed(feats, labels, method, compare_method, block)
+    assert got.shape == want.shape == (4, 4)
+    assert np.abs(got - want).max() <= 1e-6
+
+
+def test_cka_from_pair_statistics_equals_the_two_pass_estimator_exactly():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 8))
+    Y = X @ rng.standard_normal((8, 8)) + 0.3 * rng.standard_normal((60, 8))
+    mats = [rdm.compute(M, "euclidean") for M in (X, Y, rng.standard_normal((60, 3)))]
+    want = compare.debiased_cka(mats, 60)
+    sources = [streaming.CubeBlocks(compare.MatrixRows(m)) for m in mats]
+    got = streaming.similarity(sources, 60, "cka", block=17)
+    assert np.abs(got - want).max() <= 1e-10
+    assert np.allclose(np.diag(got), 1.0)
+
+
+def test_constant_patterns_are_left_out_as_the_cube_route_leaves_them_out():
+    feats, labels = _features(90)
+    feats["a"][[3, 50]] = 1.0  # constant rows: NaN under the correlation distance
+    want_nan = []
+    want = compare.similarity([rdm.compute(feats[k], "correlation") for k in feats]
+                              + [rdm.labels_rdm(labels, 4, "correlation")], 90, "cosine", nan_pairs=want_nan)
+    got_nan = []
+    got = _streamed(feats, labels, "correlation", "cosine", block=32, nan_pairs=got_nan)
+    assert got_nan == want_nan and got_nan[0] == 2 * 89 - 1
+    assert np.abs(got - want).max() <= 1e-6
+    with pytest.raises(ValueError, match="CKA needs RDMs without NaN"):
+        _streamed(feats, labels, "correlation", "cka", block=32)
+
+
+def test_aliases_are_computed_once_and_repeat_their_rows():
+    feats, labels = _features(70)
+    sources = [streaming.FeatureRDM(feats["a"], "euclidean"), streaming.LabelsRDM(labels, 4, "euclidean")]
+    got = streaming.similarity(sources, 70, "cosine", block=30, index=[0, 0, 1])
+    want = compare.similarity([rdm.compute(feats["a"])] * 2 + [rdm.labels_rdm(labels, 4)], 70, "cosine")
+    assert np.abs(got - want).max() <= 1e-6
+
+
+def test_torch_back_end_equals_numpy():
+    pytest.importorskip("torch")
+    feats, labels = _features(101)
+    for compare_method in ("cosine", "corr", "cka"):
+        a = _streamed(feats, labels, "euclidean", compare_method, 40)
+        b = _streamed(feats, labels, "euclidean", compare_method, 40, device="torch-cpu")
+        assert np.abs(a - b).max() <= 1e-6
+
+
+def test_features_read_from_a_store_in_row_blocks(tmp_path):
+    feats, labels = _features(230)
+    n = len(labels)
+
+    def batches():
+        for s in range(0, n, 50):
+            yield s, {k: v[s:s + 50].reshape(min(50, n - s), -1) for k, v in feats.items()}, {}, \
+                {k: list(v.shape[1:]) for k, v in feats.items()}
+
+    path = str(tmp_path / "f.zarr")
+    store.write_features_store(path, batches(), np.arange(n), labels, {}, 50)
+    g = store.open_group(path)
+    assert np.array_equal(g["b"].read_rows(30, 170), feats["b"].reshape(n, -1)[30:170])
+    want, _ = _cube_route(feats, labels, "euclidean", "cosine")
+    got = _streamed({k: g[k] for k in feats}, labels, "euclidean", "cosine", block=100)
+    assert np.abs(got - want).max() <= 1e-6
+    # a damaged chunk is an error naming the store and the array, never a number
+    chunk = os.path.join(path, "b", "c", "1", "0")
+    with open(chunk, "r+b") as f:
+        f.seek(100)
+        f.write(b"\x00\x01\x02\x03")
+    with pytest.raises(store.StoreDamaged, match=r"f\.zarr, array 'b'.*checksum"):
+        g["b"].read_rows(0, 100)
+    os.truncate(chunk, 1000)
+    with pytest.raises(store.StoreDamaged, match="truncated"):
+        g["b"].read_rows(60, 70)
+
+
+def test_only_pair_statistic_comparisons_stream():
+    feats, labels = _features(30)
+    with pytest.raises(ValueError, match="needs whole matrices"):
+        _streamed(feats, labels, "euclidean", "spearman", 10)
+    assert set(compare.streamable_comparisons()) == {"cosine", "corr", "cka"}
+
+
+def test_block_for_budget_fits_and_is_a_multiple_of_the_chunk_rows():
+    feats, labels = _features(2000)
+    sources = [streaming.FeatureRDM(np.zeros((2000, 36864), np.float32), "euclidean")] * 3
+    block = streaming.block_for_budget(sources, 2000, 1e9, multiple=250)
+    assert block % 250 == 0 and block >= 250
+    assert 2 * block * 3 * 36864 * 4 + 3 * 3 * block * block * 8 <= 1e9
+    assert streaming.block_for_budget(sources, 2000, 1e12, multiple=250) == 2000
+
+
+# ---- the path analysis: config, plan ---------------------------------------------------------------------
+
+def _plan(paths, stimuli=None, data=None):
+    import copy
+
+    import yaml
+
+    from conftest import REPO
+    from repgeom import config as cfgmod
+    from repgeom.plan import Plan
+
+    with open(os.path.join(REPO, "config.yaml")) as f:
+        cfg = yaml.safe_load(f)
+    cfg = copy.deepcopy(cfg)
+    cfg["paths"].update(paths)
+    cfg["stimuli"].update(stimuli or {})
+    if data:
+        cfg["data"] = data
+    schema = cfgmod.load_schema(os.path.join(REPO, "workflow/schemas/config.schema.yaml"))
+    return Plan(cfgmod.validate(cfg, schema))
+
+
+def test_a_streamed_path_reads_feature_stores_and_no_cubes(tmp_path):
+    from repgeom.plan import FeatureStore, ModelCube, StimulusSet
+
+    plan = _plan({"big": {"models": ["standard", "recurrent"], "stimuli": "first_900", "stream": True,
+                          "compare": "cka"}}, stimuli={"first_900": {"kind": "first", "n": 900}})
+    reqs = plan.analysis_requests("paths", "big")
+    assert FeatureStore("standard", "first_900") in reqs and StimulusSet("first_900") in reqs
+    assert not any(isinstance(r, ModelCube) for r in reqs)
+    assert not any(key[2] == "first_900" for key in plan.model_cubes)
+    assert not any(key[1] == "first_900" for key in plan.labels_cubes)
+    assert plan.feature_nodes("standard", "first_900")[-1] == "softmax"  # the store holds every node read
+    job = plan.analysis_job("paths", "big")
+    assert job["stream"] == {"memory_mb": 2000, "threads": 2, "device": "cpu"}
+    assert job["entries"][0]["store"] == "results/features/standard/first_900.zarr"
+    assert job["entries"][-1]["store"] == "results/stimuli/first_900.zarr"
+    assert plan.analysis_threads("paths", "big") == 2 and plan.analysis_mem_mb("paths", "big") == 3000
+    assert "results/features/recurrent/first_900.zarr" in plan.analysis_inputs("paths", "big")
+    assert "results/rdms/euclidean/standard/first_900.zarr" not in plan.targets()
+
+
+def test_auto_streams_when_the_cubes_would_exceed_the_budget(tmp_path):
+    import struct
+
+    for split, count in (("train", 60000), ("t10k", 10000)):  # IDX files of the right sizes (blank images)
+        images = tmp_path / f"{split}-images-idx3-ubyte"
+        images.write_bytes(struct.pack(">IIII", 0x803, count, 28, 28))
+        os.truncate(images, 16 + count * 784)
+        labels = (np.arange(count) % 10).astype(np.uint8).tobytes()
+        (tmp_path / f"{split}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 0x801, count) + labels)
+    data = {"source": "idx", "idx_dir": str(tmp_path)}
+    plan = _plan({"test_set": {"models": ["standard"], "stimuli": "all_10000"},
+                  "small": {"models": ["standard"], "stimuli": "clean_50"},
+                  "budget": {"models": ["standard"], "stimuli": "all_10000", "memory_mb": 100000},
+                  "boot": {"models": ["standard"], "stimuli": "all_10000", "bootstrap": {"n": 10}}},
+                 stimuli={"all_10000": {"kind": "first", "n": 10000}}, data=data)
+    kind = plan.analysis_kind("paths")
+    # 13 nodes + labels, 10,000^2 float32 each: 5.6 GB of cubes > 2000 MB -> streamed
+    assert kind.streams(plan.analyses[("paths", "test_set")], plan)
+    assert not kind.streams(plan.analyses[("paths", "small")], plan)
+    assert not kind.streams(plan.analyses[("paths", "budget")], plan)
+    assert not kind.streams(plan.analyses[("paths", "boot")], plan)  # resampling needs the stored RDMs
+    assert plan.analysis_job("paths", "test_set")["stream"]["memory_mb"] == 2000
+
+
+@pytest.mark.parametrize("spec,message", [
+    ({"bootstrap": {"n": 5}}, "bootstrap needs stream: false"),
+    ({"compare": "spearman"}, "needs whole matrices"),
+    ({"rdm_method": "mahalanobis"}, "not a Gram-product method"),
+    ({"models": ["new_seed"]}, "model families"),
+])
+def test_streaming_what_cannot_stream_is_a_config_error(spec, message):
+    from repgeom.config import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        _plan({"p": {"models": ["standard"], "stimuli": "clean_50", "stream": True, **spec}})
