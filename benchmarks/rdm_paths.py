@@ -232,7 +232,7 @@ def worker_path_streamed(args):
     sources = [streaming.FeatureRDM(g[n], "euclidean", n) for n in stored]
     sources.append(streaming.LabelsRDM(labels, 10, "euclidean"))
     index = [stored.index(aliases.get(n, n)) for n in all_nodes] + [len(sources) - 1]
-    block = streaming.block_for_budget(sources, args.n, 1.2e9, multiple=250)
+    block = streaming.block_for_budget(sources, args.n, 1.6e9, multiple=250)  # a path job's default: 0.8 x 2000 MB
     timings = {}
     comp = streaming.similarity(sources, args.n, "cosine", block=block, index=index, timings=timings)
     t2 = time.perf_counter()

@@ -124,12 +124,33 @@ def test_only_pair_statistic_comparisons_stream():
 
 
 def test_block_for_budget_fits_and_is_a_multiple_of_the_chunk_rows():
-    feats, labels = _features(2000)
     sources = [streaming.FeatureRDM(np.zeros((2000, 36864), np.float32), "euclidean")] * 3
+
+    def need(block):
+        return block * 3 * 36864 * 4 + block * 36864 * 4 + 3 * block * block * 4 + streaming.ACCUMULATE_BYTES
+
     block = streaming.block_for_budget(sources, 2000, 1e9, multiple=250)
-    assert block % 250 == 0 and block >= 250
-    assert 2 * block * 3 * 36864 * 4 + 3 * 3 * block * block * 8 <= 1e9
+    assert block % 250 == 0 and need(block) <= 1e9 < need(block + 250)
+    # everything in one block: no paired block to read
     assert streaming.block_for_budget(sources, 2000, 1e12, multiple=250) == 2000
+
+
+@pytest.mark.parametrize("accumulate_bytes", [1e3, 2e4])
+def test_accumulating_in_row_chunks_changes_nothing(monkeypatch, accumulate_bytes):
+    feats, labels = _features(90)
+    feats["a"][[3, 50]] = 1.0  # NaN pairs under correlation, in chunks of diagonal and off-diagonal blocks
+    want_nan = []
+    want = _streamed(feats, labels, "correlation", "corr", block=40, nan_pairs=want_nan)
+    monkeypatch.setattr(streaming, "ACCUMULATE_BYTES", accumulate_bytes)  # a few rows per chunk
+    got_nan = []
+    got = _streamed(feats, labels, "correlation", "corr", block=40, nan_pairs=got_nan)
+    assert got_nan == want_nan and np.abs(got - want).max() <= 1e-12
+    for compare_method in ("cosine", "cka"):
+        feats, labels = _features(77)
+        cube, _ = _cube_route(feats, labels, "euclidean", compare_method)
+        assert np.abs(_streamed(feats, labels, "euclidean", compare_method, 30) - cube).max() <= 1e-6
+        got = _streamed(feats, labels, "euclidean", compare_method, 30, device="torch-cpu")
+        assert np.abs(got - cube).max() <= 1e-6
 
 
 # ---- the path analysis: config, plan ---------------------------------------------------------------------
@@ -209,3 +230,26 @@ def test_streaming_what_cannot_stream_is_a_config_error(spec, message):
 
     with pytest.raises(ConfigError, match=message):
         _plan({"p": {"models": ["standard"], "stimuli": "clean_50", "stream": True, **spec}})
+
+
+def test_the_whole_test_split_of_an_idx_source_is_a_stimulus_set(tmp_path):
+    """``first: 10000`` over official-format IDX files: every held-out digit, in file order, labels kept."""
+    import struct
+
+    from repgeom import mnist
+    from repgeom.stimuli import STIMULUS_KINDS
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 600), ("t10k", 10000)):
+        images = rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, count).astype(np.uint8)
+        (tmp_path / f"{split}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 0x803, count, 28, 28)
+                                                              + images.tobytes())
+        (tmp_path / f"{split}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 0x801, count) + labels.tobytes())
+    data = mnist.load("idx", idx_dir=str(tmp_path))
+    stim = STIMULUS_KINDS["first"].make({"kind": "first", "n": 10000}, data)
+    assert stim.images.shape == (10000, 1, 28, 28) and list(stim.ids) == list(range(10000))
+    assert np.array_equal(stim.labels, data.test_labels)
+    assert np.array_equal(stim.images[:, 0], data.test_images / np.float32(255))
+    with pytest.raises(ValueError, match="only 10000"):
+        STIMULUS_KINDS["first"].make({"kind": "first", "n": 10001}, data)

@@ -113,6 +113,7 @@ class CheckedArray:
 
     def __init__(self, array, store, name):
         self._array, self._store, self._name = array, store, name
+        self._verified = set()  # chunks whose checksum read_rows has checked
 
     def __getattr__(self, attr):
         return getattr(self._array, attr)
@@ -136,6 +137,8 @@ class CheckedArray:
         """Rows a0:a1 of a 2-D array chunked by rows, as float32, each chunk's crc32c verified.
 
         ``out``: a float32 buffer of at least that many values to read into (reused, it saves page faults).
+        Each chunk's checksum is verified the first time this reader reads it; a re-read of a verified chunk
+        (a streamed path reads every row block several times) checks its length only.
 
         The workflow's own layout (float32, little-endian bytes then crc32c, row chunks spanning every
         column: what :func:`write_features_store` writes) is read straight from the chunk files into one
@@ -185,8 +188,10 @@ class CheckedArray:
                 raise _damaged(self._store, self._name, f"chunk {c} is missing") from None
             if got != want or len(tail) != 4:
                 raise _damaged(self._store, self._name, f"chunk {c} is truncated or too long")
-            if np.uint32(google_crc32c.value(data)).tobytes() != tail:
-                raise _damaged(self._store, self._name, f"chunk {c} fails its checksum")
+            if c not in self._verified:
+                if np.uint32(google_crc32c.value(data)).tobytes() != tail:
+                    raise _damaged(self._store, self._name, f"chunk {c} fails its checksum")
+                self._verified.add(c)
             if not whole:
                 flat[(lo - a0) * row_bytes:(hi - a0) * row_bytes] = data[(lo - c0) * row_bytes:(hi - c0) * row_bytes]
         return out

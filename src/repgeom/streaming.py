@@ -46,8 +46,15 @@ class _NumpyBackend:
     def gram(self, A, B):
         return A @ B.T
 
-    def stack64(self, blocks):
-        return np.stack([np.asarray(b, dtype=np.float64) for b in blocks])
+    def stack64(self, blocks, r0, r1, buf):
+        """Rows r0:r1 of every block, as float64 (K, rows, kb), written into the reused buffer ``buf``."""
+        V = buf[:len(blocks) * (r1 - r0) * blocks[0].shape[1]].reshape(len(blocks), r1 - r0, blocks[0].shape[1])
+        for k, blk in enumerate(blocks):
+            V[k] = blk[r0:r1]
+        return V
+
+    def buffer(self, size):
+        return np.empty(int(size))
 
     def numpy(self, x):
         return np.asarray(x)
@@ -58,9 +65,10 @@ class _NumpyBackend:
     def isnan(self, x):
         return np.isnan(x)
 
-    def zero_diagonal(self, V):
+    def zero_diagonal(self, V, offset=0):
+        """Zero V[:, i, offset + i]: rows ``offset``.. of a diagonal block meet their own columns there."""
         k = np.arange(V.shape[1])
-        V[:, k, k] = 0.0
+        V[:, k, offset + k] = 0.0
 
 
 class _TorchBackend:
@@ -86,8 +94,11 @@ class _TorchBackend:
     def gram(self, A, B):
         return A @ B.T
 
-    def stack64(self, blocks):
-        return self.torch.stack([b.to(self.torch.float64) for b in blocks])
+    def stack64(self, blocks, r0, r1, buf):
+        return self.torch.stack([b[r0:r1].to(self.torch.float64) for b in blocks])
+
+    def buffer(self, size):
+        return None
 
     def numpy(self, x):
         return x.detach().cpu().numpy()
@@ -98,8 +109,8 @@ class _TorchBackend:
     def isnan(self, x):
         return self.torch.isnan(x)
 
-    def zero_diagonal(self, V):
-        V.diagonal(dim1=1, dim2=2).zero_()
+    def zero_diagonal(self, V, offset=0):
+        V.diagonal(offset=offset, dim1=1, dim2=2).zero_()
 
 
 def backend(device: str = "cpu"):
@@ -171,6 +182,8 @@ class FeatureRDM:
     def row_bytes(self):
         return 4 * self.P
 
+    block_itemsize = 4  # its RDM blocks are float32
+
 
 class LabelsRDM:
     """The one-hot labels RDM by an RDM method, block by block (its value for a same / other class pair)."""
@@ -233,21 +246,29 @@ class PairStats:
                          self.row_sums[index])
 
 
+ACCUMULATE_BYTES = 64e6  # float64 rows of the K blocks converted and multiplied at a time
+
+
 def block_for_budget(sources: Sequence, n: int, budget_bytes: float, multiple: int = 250) -> int:
     """The largest row block (a multiple of ``multiple``, the stores' chunk rows) whose working set fits.
 
-    Working set: two row blocks of every source (``Z_a`` kept, ``Z_b`` read; conservatively all) plus the K
-    float64 RDM blocks and their stacked copy.
+    Working set: the kept row block of every source, one paired row block (none when one block covers
+    every stimulus), the K RDM blocks, and the float64 rows being accumulated.
     """
     per_row = sum(s.row_bytes() for s in sources)
-    K = len(sources)
-    best = multiple
-    for block in range(multiple, max(n, multiple) + multiple, multiple):
-        need = 2 * block * per_row + 3 * K * block * block * 8
-        if need > budget_bytes:
+    widest = max(s.row_bytes() for s in sources)
+    block_bytes = sum(getattr(s, "block_itemsize", 8) for s in sources)
+
+    def need(block):
+        paired = 0 if block >= n else block * widest
+        return block * per_row + paired + block * block * block_bytes + ACCUMULATE_BYTES
+
+    best = min(multiple, n)
+    for block in list(range(multiple, n, multiple)) + [n]:
+        if need(block) > budget_bytes:
             break
         best = block
-    return min(best, max(n, 1))
+    return best
 
 
 def pair_stats(sources: Sequence, n: int, block: int = 500, device: str = "cpu",
@@ -280,6 +301,7 @@ def pair_stats(sources: Sequence, n: int, block: int = 500, device: str = "cpu",
     widths = [getattr(s, "P", 0) for s in sources]
     keep = [np.empty(block * w, dtype=np.float32) if w else None for w in widths]
     scratch = np.empty(block * max(widths + [0]), dtype=np.float32)
+    acc_buf = None
     for ia, a in enumerate(spans):
         t0 = clock()
         rows_a = [s.load(be, *a, out=buf) for s, buf in zip(sources, keep)]
@@ -297,28 +319,37 @@ def pair_stats(sources: Sequence, n: int, block: int = 500, device: str = "cpu",
                 t["load"] += t1 - t0
                 t["blocks"] += t2 - t1
             t0 = clock()
-            V = be.stack64(blocks)
-            del blocks
             ka, kb = a[1] - a[0], b[1] - b[0]
-            if diagonal:
-                be.zero_diagonal(V)  # a stimulus with itself is no pair
-            flat = V.reshape(K, -1)
-            block_sums = flat.sum(1)
-            if bool(be.isnan(block_sums).any()):
-                flat, pairs, block_nans = _drop_nan_pairs(be, flat, ka, kb, diagonal)
-                V = flat.reshape(K, ka, kb)
-                nans += block_nans
-                block_sums = flat.sum(1)
-            else:
-                pairs = ka * (ka - 1) // 2 if diagonal else ka * kb
-            weight = 0.5 if diagonal else 1.0  # a diagonal block holds each of its pairs twice
-            G += weight * (flat @ flat.T)
-            sums += weight * block_sums
-            count += pairs
-            row_sums[:, a[0]:a[1]] += V.sum(2)
-            if not diagonal:
-                row_sums[:, b[0]:b[1]] += V.sum(1)
-            del V, flat
+            # accumulate in row chunks: float64 copies of ~ACCUMULATE_BYTES at a time, not of whole blocks
+            step = max(1, int(ACCUMULATE_BYTES // (8 * K * kb)))
+            if acc_buf is None or acc_buf.size < K * step * kb:
+                acc_buf = be.buffer(K * step * kb)
+            for r0 in range(0, ka, step):
+                r1 = min(r0 + step, ka)
+                V = be.stack64(blocks, r0, r1, acc_buf)  # (K, rows, kb)
+                if diagonal:
+                    be.zero_diagonal(V, r0)  # a stimulus with itself is no pair
+                rs = V.sum(2)  # (K, rows): NaN wherever a row holds a NaN pair
+                if bool(be.isnan(rs).any()):
+                    flat, pairs, chunk_nans = _drop_nan_pairs(be, V.reshape(K, -1), r1 - r0, kb,
+                                                              r0 if diagonal else None)
+                    V = flat.reshape(K, r1 - r0, kb)
+                    nans += chunk_nans
+                    rs = V.sum(2)
+                elif diagonal:
+                    pairs = sum(ka - 1 - r for r in range(r0, r1))  # pairs above the diagonal in these rows
+                else:
+                    pairs = (r1 - r0) * kb
+                flat = V.reshape(K, -1)
+                weight = 0.5 if diagonal else 1.0  # a diagonal block holds each of its pairs twice
+                G += weight * (flat @ flat.T)
+                sums += weight * rs.sum(1)
+                count += pairs
+                row_sums[:, a[0] + r0:a[0] + r1] += rs
+                if not diagonal:
+                    row_sums[:, b[0]:b[1]] += V.sum(1)
+                del V, flat
+            del blocks
             t["accumulate"] += clock() - t0
             done += 1
         if progress:
@@ -328,22 +359,21 @@ def pair_stats(sources: Sequence, n: int, block: int = 500, device: str = "cpu",
     return PairStats(be.numpy(G), be.numpy(sums), int(count), nans, be.numpy(row_sums))
 
 
-def _drop_nan_pairs(be, flat, ka, kb, diagonal):
-    """Zero every pair that is NaN in any RDM (rsatoolbox's rule); count each RDM's own NaN pairs."""
+def _drop_nan_pairs(be, flat, rows, kb, offset=None):
+    """Zero every pair that is NaN in any RDM (rsatoolbox's rule); count each RDM's own NaN pairs.
+
+    ``flat``: (K, rows * kb) values of some rows of a block; ``offset``: for rows of a diagonal block, the
+    first row's index in it (each unordered pair is counted once: above the diagonal).
+    """
     isnan = be.isnan(flat)
-    if diagonal:  # count each unordered pair of a diagonal block once
-        upper = np.triu(np.ones((ka, kb), dtype=bool), 1).reshape(-1)
-        own = be.numpy(isnan).astype(np.int64)[:, upper].sum(1)
-    else:
-        own = be.numpy(isnan).astype(np.int64).sum(1)
+    counted = np.ones((rows, kb), dtype=bool) if offset is None else np.triu(np.ones((rows, kb), dtype=bool),
+                                                                             offset + 1)
+    counted = counted.reshape(-1)
+    own = be.numpy(isnan).astype(np.int64)[:, counted].sum(1)
     bad = isnan.any(0)
     flat = flat.clone() if hasattr(flat, "clone") else flat.copy()
     flat[:, bad] = 0.0
-    bad_np = be.numpy(bad).reshape(ka, kb)
-    if diagonal:
-        pairs = int((~bad_np[np.triu_indices(ka, 1)]).sum())
-    else:
-        pairs = int((~bad_np).sum())
+    pairs = int((~be.numpy(bad) & counted).sum())
     return flat, pairs, own
 
 
