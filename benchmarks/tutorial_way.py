@@ -331,9 +331,16 @@ def test_loader_from(results):
 
 
 def load(results, name):
+    """A model of the run; a seeds family (``new_seed``: new_seed-seed2, ...) stands for its first seed."""
+    import glob
+
     from repgeom import checkpoints
 
-    return checkpoints.load_model(os.path.join(results, "checkpoints", f"{name}.pt"))
+    path = os.path.join(results, "checkpoints", f"{name}.pt")
+    if not os.path.exists(path):
+        family = sorted(glob.glob(os.path.join(results, "checkpoints", f"{name}-seed*.pt")))
+        path = family[0] if family else path
+    return checkpoints.load_model(path)
 
 
 def cells(results):

@@ -285,6 +285,26 @@ def test_changing_one_eps_reruns_only_its_dependents(small_run, tmp_path):
                       "metrics_summary": 1, "report": 1, "all": 1, "total": 9}, counts
 
 
+def test_an_edit_recomputes_only_the_accuracy_rows_it_touches(small_run, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(small_run, folder, symlinks=True)
+    cfg = yaml.safe_load((folder / "config.yaml").read_text())
+    cfg["stimuli"]["adv"]["eps"] = [0.1, 0.3]
+    _write(folder, cfg)
+    run_snakemake(folder, "--cores", "2")
+    res = folder / "results"
+    new, old = pd.read_csv(res / "accuracy.csv"), pd.read_csv(small_run / "results/accuracy.csv")
+    fresh = (new.stimulus_set == "adv-eps0.3").sum()
+    assert fresh == 4 and f"{fresh} rows computed, {len(new) - fresh} unchanged" in (res / "logs/accuracy.log").read_text()
+    kept = new[new.stimulus_set != "adv-eps0.3"].reset_index(drop=True)
+    assert kept.equals(old[old.stimulus_set != "adv-eps0.2"].reset_index(drop=True))
+    # the same table computed from scratch
+    os.remove(res / "accuracy.rows.json")
+    run_snakemake(folder, "--cores", "2", "--forcerun", "accuracy")
+    assert pd.read_csv(res / "accuracy.csv").equals(new)
+    assert f"{len(new)} rows computed, 0 unchanged" in (res / "logs/accuracy.log").read_text()
+
+
 def test_changing_one_analysis_compare_method_reruns_only_that_analysis(small_run, tmp_path):
     folder = tmp_path / "copy"
     shutil.copytree(small_run, folder, symlinks=True)

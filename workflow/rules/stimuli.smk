@@ -47,4 +47,5 @@ rule accuracy:
         "../envs/repgeom.yaml"
     shell:
         "python -m repgeom.steps.accuracy --checkpoints {input.checkpoints} --records {input.records}"
-        " --stimuli {input.stimuli} --pairs {params.pairs:q} --threads {params.torch_threads} --out {output} > {log} 2>&1"
+        " --stimuli {input.stimuli} --pairs {params.pairs:q} --threads {params.torch_threads}"
+        " --code {params.code:q} --out {output} > {log} 2>&1"
