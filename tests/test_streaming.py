@@ -100,6 +100,9 @@ def test_features_read_from_a_store_in_row_blocks(tmp_path):
     path = str(tmp_path / "f.zarr")
     store.write_features_store(path, batches(), np.arange(n), labels, {}, 50)
     g = store.open_group(path)
+    assert os.path.getsize(os.path.join(path, "b", "c", "4", "0")) == 50 * 45 * 4 + 4  # the edge chunk, whole
+    for k, v in feats.items():  # chunk files written directly read back through zarr, checksums included
+        assert np.array_equal(np.asarray(g[k][:]), v.reshape(n, -1))
     assert np.array_equal(g["b"].read_rows(30, 170), feats["b"].reshape(n, -1)[30:170])
     want, _ = _cube_route(feats, labels, "euclidean", "cosine")
     got = _streamed({k: g[k] for k in feats}, labels, "euclidean", "cosine", block=100)

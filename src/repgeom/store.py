@@ -147,13 +147,7 @@ class CheckedArray:
         """
         arr = self._array
         folder = os.path.join(self._store, self._name)
-        layout = getattr(arr.metadata, "codecs", None)
-        names = [type(c).__name__ for c in layout] if layout else []
-        if (arr.ndim != 2 or arr.chunks[1] != arr.shape[1] or str(arr.dtype) != "float32"
-                or names != ["BytesCodec", "Crc32cCodec"] or getattr(layout[0], "endian", None) is None
-                or str(layout[0].endian.value) != "little"
-                or getattr(arr.metadata.chunk_key_encoding, "separator", None) != "/"
-                or not os.path.isdir(folder)):
+        if not _raw_row_layout(arr) or not os.path.isdir(folder):
             data = np.asarray(self[a0:a1], dtype=np.float32)
             if out is None:
                 return data
@@ -310,6 +304,47 @@ def read_attrs(path):
 
 # ---- features and RDM cubes ----------------------------------------------------------------------
 
+def _raw_row_layout(arr) -> bool:
+    """Is ``arr`` stored as the workflow writes features: 2-D float32 row chunks spanning every column, each
+    chunk little-endian bytes followed by their crc32c, under ``c/<row chunk>/0``?"""
+    layout = getattr(arr.metadata, "codecs", None) or ()
+    return (arr.ndim == 2 and arr.chunks[1] == arr.shape[1] and str(arr.dtype) == "float32"
+            and [type(c).__name__ for c in layout] == ["BytesCodec", "Crc32cCodec"]
+            and str(getattr(getattr(layout[0], "endian", None), "value", "")) == "little"
+            and getattr(arr.metadata.chunk_key_encoding, "separator", None) == "/")
+
+
+def write_rows(folder: str, arr, start: int, values: np.ndarray) -> bool:
+    """Write whole row chunks of a new array straight to their chunk files (bytes + crc32c, as zarr would).
+
+    Only for the layout :func:`_raw_row_layout` accepts and rows that start a chunk and fill whole chunks
+    (or end the array: the edge chunk is padded with the fill value, as zarr stores it); returns False
+    otherwise, and the caller writes through zarr.  It skips zarr's encode path (two copies of every
+    chunk); the result reads back through zarr, checksums included (tested).
+    """
+    rows = arr.chunks[0]
+    n = len(values)
+    if (start % rows or not (n % rows == 0 or start + n == arr.shape[0]) or not _raw_row_layout(arr)
+            or values.dtype != np.float32 or values.ndim != 2 or values.shape[1] != arr.shape[1]):
+        return False
+    import google_crc32c
+
+    values = np.ascontiguousarray(values)
+    for r0 in range(0, n, rows):
+        block = values[r0:r0 + rows]
+        if len(block) < rows:  # the edge chunk, stored whole
+            padded = np.full((rows, block.shape[1]), arr.fill_value, dtype=np.float32)
+            padded[:len(block)] = block
+            block = padded
+        data = block.reshape(-1).view(np.uint8)
+        chunk_dir = os.path.join(folder, "c", str((start + r0) // rows))
+        os.makedirs(chunk_dir, exist_ok=True)
+        with open(os.path.join(chunk_dir, "0"), "wb") as f:
+            f.write(memoryview(data))
+            f.write(np.uint32(google_crc32c.value(data)).tobytes())
+    return True
+
+
 def write_features_store(out, batches, ids, labels, attrs, chunk_rows, progress=None):
     """Stream ``features.iter_features`` batches into a Zarr store: one (stim, unit) array per stored node.
 
@@ -324,7 +359,8 @@ def write_features_store(out, batches, ids, labels, attrs, chunk_rows, progress=
 
     def write(feats, start):
         for node, v in feats.items():
-            arrays[node][start:start + len(v)] = v
+            if not write_rows(os.path.join(tmp, node), arrays[node], start, v):
+                arrays[node][start:start + len(v)] = v
         return start + len(v)
 
     def wait(job):  # the writer's error is raised here, in the caller
