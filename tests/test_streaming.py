@@ -256,3 +256,16 @@ def test_the_whole_test_split_of_an_idx_source_is_a_stimulus_set(tmp_path):
     assert np.array_equal(stim.images[:, 0], data.test_images / np.float32(255))
     with pytest.raises(ValueError, match="only 10000"):
         STIMULUS_KINDS["first"].make({"kind": "first", "n": 10001}, data)
+
+
+def test_entries_over_other_stimuli_are_refused_naming_both_stores(tmp_path):
+    from repgeom.analyses.path import PathAnalysis
+
+    labels = np.arange(6) % 2
+    for name, ids in (("a", np.arange(6)), ("b", np.arange(6)[::-1])):
+        store.write_cube(str(tmp_path / f"{name}.zarr"), ids, labels, ["labels"],
+                         [rdm.labels_rdm(labels, 2)], {"method": "euclidean"})
+    entries = [{"name": n, "kind": "labels", "store": str(tmp_path / f"{n}.zarr"), "layers": ["labels"],
+                "draw_as": "point"} for n in ("a", "b")]
+    with pytest.raises(ValueError, match=r"b\.zarr holds other stimuli \(or another order\) than .*a\.zarr"):
+        PathAnalysis()._entries(entries, "p")

@@ -149,7 +149,11 @@ def debiased_cka(sources, n, block=256):
     """L x L debiased linear CKA of the centred kernels of N x N squared-distance RDMs (zero-norm -> 0)."""
     if n < 4:
         raise ValueError(f"debiased CKA needs at least 4 stimuli (got {n})")
-    T, s, U = _hsic_terms([as_rows(r) for r in sources], n, block)
+    return _cka(*_hsic_terms([as_rows(r) for r in sources], n, block), n)
+
+
+def _cka(T, s, U, n):
+    """CKA from the unbiased HSIC terms tr(K~_a K~_b), 1'K~_a 1 and 1'K~_a K~_b 1 (zero-norm kernels -> 0)."""
     hsic = (T + np.outer(s, s) / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * U) / (n * (n - 3))
     norms = np.sqrt(np.clip(np.diag(hsic), 0, None))
     ok = norms > 0
@@ -160,7 +164,7 @@ def debiased_cka(sources, n, block=256):
 
 COMPARISONS.register("cka", KernelComparison(
     debiased_cka, "debiased linear CKA of the centred kernels the (squared Euclidean) RDMs imply",
-    from_pair_stats=lambda G, R, n: cka_from_pair_stats(G, R, n)))
+    from_pair_stats=lambda G, R, n: cka_from_pair_stats(G, R, n)))  # defined below
 
 
 def cka_from_pair_stats(G, row_sums, n):
@@ -180,13 +184,7 @@ def cka_from_pair_stats(G, row_sums, n):
     T = 0.25 * (EE - diag_E @ diag_E.T)
     s = -n * g / 2.0
     rk = g[:, None] / 2.0 - m
-    U = rk @ rk.T
-    hsic = (T + np.outer(s, s) / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * U) / (n * (n - 3))
-    norms = np.sqrt(np.clip(np.diag(hsic), 0, None))
-    ok = norms > 0
-    sim = np.zeros_like(hsic)
-    sim[np.ix_(ok, ok)] = hsic[np.ix_(ok, ok)] / np.outer(norms[ok], norms[ok])
-    return sim
+    return _cka(T, s, rk @ rk.T, n)
 
 
 def streamable_comparisons() -> list:

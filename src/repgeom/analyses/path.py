@@ -222,16 +222,15 @@ class PathAnalysis(AnalysisKind):
             provenance[e.get("source", e["name"])] = _provenance(cube.attrs)
             if ids is None:
                 ids, first = cube.ids, e["store"]
-            elif [str(v) for v in ids.tolist()] != [str(v) for v in cube.ids.tolist()]:
-                raise ValueError(f"{e['cube']} holds other stimuli (or another order) than {first}")
+            _check_same_stimuli(first, ids, e["store"], cube.ids)
             out.append(paths.Entry(e["name"], e["kind"], list(e["layers"]),
                                    [cube.rows(layer) for layer in e["layers"]], e["draw_as"]))
         return out, len(ids), provenance
 
-    def _point(self, job, entries, n):
+    def _point(self, job, entries, n, similarity_fn=None):
         from .. import metrics, paths
 
-        p = paths.path(entries, n, job["compare"], job["distance"], job["seed"])
+        p = paths.path(entries, n, job["compare"], job["distance"], job["seed"], similarity_fn=similarity_fn)
         per_entry = metrics.path_metrics(p.distance, p.names, p.layers, p.kinds)
         for name, layer, k in zip(p.names, p.layers, p.extra["nan_pairs"]):
             if k:
@@ -245,7 +244,7 @@ class PathAnalysis(AnalysisKind):
         """The path straight from the feature stores (and the stimulus set's labels, small reference cubes)."""
         import threadpoolctl
 
-        from .. import metrics, paths, streaming
+        from .. import paths, streaming
         from ..entries import ENTRY_KINDS
 
         opened, sources, index, entries, provenance = {}, [], [], [], {}
@@ -256,8 +255,7 @@ class PathAnalysis(AnalysisKind):
             provenance[e.get("source", e["name"])] = _provenance(attrs)
             if ids is None:
                 ids, first = e_ids, e["store"]
-            elif [str(v) for v in ids.tolist()] != [str(v) for v in e_ids.tolist()]:
-                raise ValueError(f"{e['cube']} holds other stimuli (or another order) than {first}")
+            _check_same_stimuli(first, ids, e["store"], e_ids)
             for src in layer_sources:
                 if not any(src is s for s in sources):
                     sources.append(src)
@@ -279,12 +277,8 @@ class PathAnalysis(AnalysisKind):
                 return streaming.similarity(sources, n, job["compare"], block=block, device=opts["device"],
                                             index=index, progress=log.info, nan_pairs=nan_pairs)
 
-        p = paths.path(entries, n, job["compare"], job["distance"], job["seed"], similarity_fn=sim_fn)
+        p, per_entry = self._point(job, entries, n, sim_fn)
         p.extra["stream"] = {"block": block, "distinct_rdms": len(sources), **opts}
-        per_entry = metrics.path_metrics(p.distance, p.names, p.layers, p.kinds)
-        for name, layer, k in zip(p.names, p.layers, p.extra["nan_pairs"]):
-            if k:
-                per_entry[name].setdefault("nan_pairs", {})[layer] = int(k)
         return entries, n, provenance, p, per_entry
 
     def compute(self, job, inputs):
@@ -503,6 +497,12 @@ def _across(per_seed, families, p0, dists):
             for m in others}
         out[fam] = res
     return out
+
+
+def _check_same_stimuli(first_path, first_ids, path, ids):
+    """Every entry of a path must hold the same stimuli in the same order as its first."""
+    if [str(v) for v in first_ids.tolist()] != [str(v) for v in ids.tolist()]:
+        raise ValueError(f"{path} holds other stimuli (or another order) than {first_path}")
 
 
 def _chunk_rows(sources):
