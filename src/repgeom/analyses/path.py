@@ -97,23 +97,10 @@ class PathAnalysis(AnalysisKind):
         if dupes:
             problems.append(f"{where}.entries: listed twice: {dupes}")
         if spec.get("stream") is True:
-            from ..compare import streamable_comparisons
             from ..models import expand_families
-            from ..rdm import RDM_METHODS, GramMethod
 
-            families = expand_families(cfg.get("models", {}))[1]
-            if (spec.get("bootstrap") or {}).get("n"):
-                problems.append(f"{where}.stream: a streamed path has no stored RDMs to resample; "
-                                "bootstrap needs stream: false")
-            if any(r.kind == "model" and r.options.get("model", r.name) in families for r in refs):
-                problems.append(f"{where}.stream: model families (seeds) need stream: false")
-            if spec.get("compare", "cosine") not in streamable_comparisons():
-                problems.append(f"{where}.compare: {spec.get('compare')!r} needs whole matrices; a streamed path "
-                                f"compares by {streamable_comparisons()}")
-            method = spec.get("rdm_method", "euclidean")
-            if method in RDM_METHODS and not isinstance(RDM_METHODS[method], GramMethod):
-                problems.append(f"{where}.rdm_method: {spec.get('rdm_method')!r} is not a Gram-product method, "
-                                "so it cannot be streamed")
+            problems += [f"{where}.{key}: {why}"
+                         for key, why in self._not_streamable(spec, refs, expand_families(cfg.get("models", {}))[1])]
         concrete = expand_sets(cfg.get("stimuli", {}))
         target = spec.get("stimuli")
         if target in cfg.get("stimuli", {}) and target not in concrete:
@@ -147,29 +134,43 @@ class PathAnalysis(AnalysisKind):
 
         return [[member(r, k) for r in refs] for k in range(count)], families
 
+    @staticmethod
+    def _not_streamable(spec, refs, families) -> list:
+        """(config key, reason) for everything that keeps this path from streaming (empty: it can stream)."""
+        from ..compare import streamable_comparisons
+        from ..entries import ENTRY_KINDS
+        from ..rdm import RDM_METHODS, GramMethod
+
+        out = []
+        if (spec.get("bootstrap") or {}).get("n"):
+            out.append(("stream", "a streamed path has no stored RDMs to resample; bootstrap needs stream: false"))
+        if any(m in families for r in refs for m in ENTRY_KINDS[r.kind].models(r)):
+            out.append(("stream", "model families (seeds) need stream: false"))
+        compare = spec.get("compare", "cosine")
+        if compare not in streamable_comparisons():
+            out.append(("compare", f"{compare!r} needs whole matrices; a streamed path compares by "
+                                   f"{streamable_comparisons()}"))
+        method = spec.get("rdm_method", "euclidean")
+        if method in RDM_METHODS and not isinstance(RDM_METHODS[method], GramMethod):
+            out.append(("rdm_method", f"{method!r} is not a Gram-product method, so it cannot be streamed"))
+        return out
+
     def streams(self, spec, plan) -> bool:
         """Is this path computed from the feature stores (no cubes)?  ``auto``: when its cubes would take more
         than ``memory_mb`` (every RDM N x N float32) and nothing needs stored RDMs (bootstrap, seeds)."""
         mode = spec.get("stream", "auto")
         if mode in (True, False):
             return mode
-        from ..compare import streamable_comparisons
-        from ..entries import model_of
+        from ..entries import ENTRY_KINDS
         from ..plan import NeedsManifest
-        from ..rdm import RDM_METHODS, GramMethod
 
         refs = self._refs(spec)
-        if ((spec.get("bootstrap") or {}).get("n") or spec.get("compare", "cosine") not in streamable_comparisons()
-                or not isinstance(RDM_METHODS[spec.get("rdm_method", "euclidean")], GramMethod)
-                or any(r.kind == "model" and model_of(r) in plan.families for r in refs)):
+        if self._not_streamable(spec, refs, plan.families):
             return False
         rdms = 0
         for r in refs:
-            if r.kind != "model":
-                rdms += 1
-                continue
             try:
-                rdms += len(plan.resolve(model_of(r), r.options.get("nodes", spec.get("nodes", "all"))))
+                rdms += len(ENTRY_KINDS[r.kind].layers(r, spec, plan))
             except NeedsManifest:  # nodes known only after tracing: count one (a lower bound)
                 rdms += 1
         n = plan.set_size(spec["stimuli"])
