@@ -233,29 +233,46 @@ def dimreduction_grid(ds, title=None):
 
 
 def accuracy_chart(table, display=None):
-    """Bar chart of every model's accuracy on every stimulus set (clean and FGSM), from accuracy.csv rows."""
+    """Bar chart of every model's accuracy on every stimulus set (clean and FGSM), from accuracy.csv rows.
+
+    A model's bar carries its Wilson 95 % interval; the members of a seeds family (``display[m]["family"]``)
+    are one bar: their mean accuracy, with the range over seeds as its error bar.
+    """
     plt = _mpl()
+    display = display or {}
     sets = list(dict.fromkeys(table["stimulus_set"]))
-    models = list(dict.fromkeys(table["model"]))
-    fig, ax = plt.subplots(figsize=(min(12, max(6, 0.35 * len(sets) * len(models) + 2)), 4.6))
-    width = 0.8 / len(models)
-    for k, m in enumerate(models):
-        rows = table[table["model"] == m].set_index("stimulus_set")
-        vals = [rows.loc[s, "accuracy"] if s in rows.index else np.nan for s in sets]
-        d = (display or {}).get(m) or {}
-        x = np.arange(len(sets)) + (k - (len(models) - 1) / 2) * width
-        ax.bar(x, vals, width, label=d.get("label") or m, color=d.get("color") or DEFAULT_COLORS[k % len(DEFAULT_COLORS)])
-        if "ci95_low" in rows.columns:  # Wilson 95 % intervals
-            lo = np.array([rows.loc[s, "ci95_low"] if s in rows.index else np.nan for s in sets])
-            hi = np.array([rows.loc[s, "ci95_high"] if s in rows.index else np.nan for s in sets])
-            ax.errorbar(x, vals, yerr=[np.array(vals) - lo, hi - np.array(vals)], fmt="none", ecolor="k",
-                        elinewidth=0.8, capsize=2)
+    groups = {}  # bar -> its models: a model alone, or a family's members
+    for m in dict.fromkeys(table["model"]):
+        groups.setdefault((display.get(m) or {}).get("family") or m, []).append(m)
+    fig, ax = plt.subplots(figsize=(min(14, max(6, 0.3 * len(sets) * len(groups) + 2)), 4.6))
+    width = 0.8 / len(groups)
+    for k, (bar, members) in enumerate(groups.items()):
+        d = display.get(members[0]) or {}
+        x = np.arange(len(sets)) + (k - (len(groups) - 1) / 2) * width
+        acc = np.array([[table[(table.model == m) & (table.stimulus_set == s)].accuracy.mean() for s in sets]
+                        for m in members])  # NaN where a model has no row for a set
+        if len(members) > 1:
+            vals, lo, hi = np.nanmean(acc, 0), np.nanmin(acc, 0), np.nanmax(acc, 0)
+            label = f"{d.get('family_label') or bar} ({len(members)} seeds: mean, range)"
+        else:
+            rows = table[table["model"] == bar].set_index("stimulus_set")
+            vals = acc[0]
+            label = d.get("label") or bar
+            if "ci95_low" in rows.columns:  # Wilson 95 % intervals
+                lo = np.array([rows.loc[s, "ci95_low"] if s in rows.index else np.nan for s in sets])
+                hi = np.array([rows.loc[s, "ci95_high"] if s in rows.index else np.nan for s in sets])
+            else:
+                lo = hi = None
+        ax.bar(x, vals, width, label=label, color=d.get("color") or DEFAULT_COLORS[k % len(DEFAULT_COLORS)])
+        if lo is not None:
+            ax.errorbar(x, vals, yerr=[vals - lo, hi - vals], fmt="none", ecolor="k", elinewidth=0.8,
+                        capsize=min(2.0, 40 * width))
     ax.set_xticks(np.arange(len(sets)), labels=sets, rotation=30, ha="right", fontsize=9)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("accuracy")
     ax.axhline(0.1, color="grey", lw=0.8, ls=":")
-    ax.set_title("Accuracy of every model on every stimulus set, with Wilson 95 % intervals\n"
-                 "(fgsm_X: images attacked against model X; dotted: chance)", fontsize=10)
+    ax.set_title("Accuracy of every model on every stimulus set, with Wilson 95 % intervals (a seeds family: mean "
+                 "over seeds, their range)\n(fgsm_X: images attacked against model X; dotted: chance)", fontsize=10)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="model")
     fig.tight_layout()
     return fig

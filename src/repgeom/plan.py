@@ -360,6 +360,18 @@ class Plan:
             label = f"{label} (seed {spec['family_seed']})"
         return {"label": label, "color": spec.get("color")}
 
+    def accuracy_display(self, models) -> dict:
+        """Each model's label and colour for the accuracy chart; a seeds family's members name their family,
+        so the chart draws the family as one bar (mean over seeds, their range) instead of one bar per seed."""
+        out = {}
+        for m in models:
+            d = dict(self.model_display(m))
+            family = self.models[m].get("family")
+            if family:
+                d.update(family=family, family_label=self.model_display(family)["label"])
+            out[m] = d
+        return out
+
     def reference_display(self, reference) -> dict:
         spec = self.references[reference]
         return {"label": spec.get("label") or reference, "color": spec.get("color"), "marker": spec.get("marker")}
@@ -368,7 +380,8 @@ class Plan:
     RDM_CAPTION = ("One RDM per layer, each divided by its maximum; stimuli grouped by class (tick labels), so "
                    "light blocks on the diagonal mean that same-class images are represented alike.")
     ACCURACY_CAPTION = ("Accuracy of every model on every stimulus set of its label space (FGSM sets: images "
-                        "attacked against the named model), with Wilson 95 % intervals; dotted: chance.")
+                        "attacked against the named model), with Wilson 95 % intervals; a seeds family is one bar, its mean "
+                        "over seeds with their range; dotted: chance.")
 
     def report_items(self) -> list:
         """Every item the report can show, in a default order: (key, kind)."""

@@ -28,7 +28,7 @@ rule accuracy_figure:
     output:
         report(f"{RESULTS}/figures/accuracy.png", caption="../report/accuracy.rst", category="Accuracy"),
     params:
-        display=lambda w: as_json({m: PLAN.model_display(m) for m in ACCURACY_MODELS}),
+        display=lambda w: as_json(PLAN.accuracy_display(ACCURACY_MODELS)),
         code=code_version("accuracy_figure", "figures"),
     log:
         f"{RESULTS}/logs/accuracy_figure.log",
