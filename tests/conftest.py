@@ -1,6 +1,8 @@
+import contextlib
 import hashlib
 import http.server
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -8,6 +10,19 @@ import threading
 import time
 
 import pytest
+
+@contextlib.contextmanager
+def module_folder(request, tmp_path_factory, name):
+    """A folder for a module-scoped run, deleted when the module's tests are done unless one of them failed.
+
+    Workflow runs write hundreds of MB to GBs of stores; kept to the session's end they add up on a small disk.
+    """
+    folder = tmp_path_factory.mktemp(name)
+    failed_before = request.session.testsfailed
+    yield folder
+    if request.session.testsfailed == failed_before:
+        shutil.rmtree(folder, ignore_errors=True)
+
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SNAKEMAKE = os.path.join(os.path.dirname(sys.executable), "snakemake")

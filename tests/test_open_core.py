@@ -14,7 +14,7 @@ import torch
 import xarray as xr
 import yaml
 
-from conftest import REPO, md5_of, run_snakemake
+from conftest import REPO, md5_of, module_folder, run_snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -22,9 +22,13 @@ EXAMPLE = os.path.join(REPO, "examples", "92images")
 
 
 @pytest.fixture(scope="module")
-def objects_run(tmp_path_factory):
+def objects_run(request, tmp_path_factory):
     """The example config exactly as the repository has it, after its prepare script."""
-    folder = tmp_path_factory.mktemp("objects92")
+    with module_folder(request, tmp_path_factory, "objects92") as folder:
+        yield _objects_run(folder)
+
+
+def _objects_run(folder):
     subprocess.run([sys.executable, os.path.join(EXAMPLE, "prepare.py"), os.path.join(EXAMPLE, "data"),
                     str(folder / "resources" / "92images")], check=True, cwd=folder)
     shutil.copy(os.path.join(EXAMPLE, "config.yaml"), folder / "config.yaml")

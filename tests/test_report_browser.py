@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import REPO, run_snakemake
+from conftest import REPO, module_folder, run_snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -31,11 +31,11 @@ def _chromium():
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("default")
-    shutil.copy(os.path.join(REPO, "config.yaml"), folder / "config.yaml")
-    run_snakemake(folder, "--cores", "2", timeout=2400)
-    return folder
+def default_run(request, tmp_path_factory):
+    with module_folder(request, tmp_path_factory, "default") as folder:
+        shutil.copy(os.path.join(REPO, "config.yaml"), folder / "config.yaml")
+        run_snakemake(folder, "--cores", "2", timeout=2400)
+        yield folder
 
 
 def test_the_default_report_in_a_real_browser(default_run, tmp_path):

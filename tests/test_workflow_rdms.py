@@ -11,7 +11,7 @@ import xarray as xr
 import yaml
 import zarr
 
-from conftest import REPO, run_snakemake
+from conftest import REPO, module_folder, run_snakemake
 from repgeom import rdm
 from repgeom.export import to_rsatoolbox
 
@@ -61,11 +61,11 @@ def _write(folder, cfg):
 
 
 @pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("run1")
-    _write(folder, SMALL)
-    run_snakemake(folder, "--cores", "2")
-    return folder
+def small_run(request, tmp_path_factory):
+    with module_folder(request, tmp_path_factory, "run1") as folder:
+        _write(folder, SMALL)
+        run_snakemake(folder, "--cores", "2")
+        yield folder
 
 
 def test_every_artifact_is_there(small_run):
