@@ -83,6 +83,25 @@ def test_a_bootstrap_is_identical_for_its_seed_and_differs_for_another():
 
 
 @pytest.mark.parametrize("method", ["cosine", "corr"])
+@pytest.mark.parametrize("block", [256, 7, 1])
+def test_every_resample_equals_comparing_the_resampled_matrices(method, block):
+    """The one-GEMM-for-all-resamples accumulation against the definition, resample by resample: float32 and
+    float64 RDMs, a NaN pair (left out of every resample that draws it), row steps that do and don't divide n."""
+    rng = np.random.default_rng(0)
+    n = 61
+    X = rng.standard_normal((n, 7))
+    mats = [rdm.compute(X @ rng.standard_normal((7, 7)) + 0.3 * k * rng.standard_normal((n, 7)), "euclidean")
+            .astype(np.float32) for k in range(5)]
+    mats[2] = mats[2].astype(np.float64)
+    mats[2][3, 9] = mats[2][9, 3] = np.nan
+    samples = rng.integers(0, n, size=(25, n))
+    fast = compare.bootstrap_similarity(mats, n, method, samples, block)
+    direct = np.stack([compare.similarity(mats, n, method, stim_index=s) for s in samples])
+    assert fast.shape == (25, 5, 5)
+    np.testing.assert_allclose(fast, direct, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("method", ["cosine", "corr"])
 def test_the_95_interval_covers_a_known_population_value_95_percent_of_the_time(method):
     """Gaussian class clusters seen by two 'layers' (x, and a noisy nonlinear map of x): the population value
     of the RDM similarity is taken over 2 million independent stimulus pairs; 300 simulated experiments of
@@ -109,3 +128,4 @@ def test_the_95_interval_covers_a_known_population_value_95_percent_of_the_time(
         lo, hi = np.percentile(sims, [2.5, 97.5])
         covered.append(lo <= truth <= hi)
     assert 0.90 <= np.mean(covered) <= 0.99, np.mean(covered)
+

@@ -313,11 +313,16 @@ def similarity_torch(rdms, method: str = "cosine", block: int = 1024) -> np.ndar
     return spec.from_stats(*pair_stats_torch(rdms, block)[:3])
 
 
+BOOTSTRAP_BYTES = 64e6  # working set of bootstrap_similarity's pair products
+
+
 def bootstrap_similarity(rdms: Sequence, n: int, method: str, samples: np.ndarray, block: int = 256) -> np.ndarray:
     """(B, L, L) similarities of RDMs on B resamples of their stimuli (``samples``: B x m stimulus positions).
 
     An accumulated method reads each row block of the RDMs once for all B resamples: a resample counts each
-    pair of distinct original stimuli (p, q) w_p w_q times (w: how often each was drawn), and leaves out
+    pair of distinct original stimuli (p, q) w_p w_q times (w: how often each was drawn), so every statistic
+    is ``sum_p w_p sum_q w_q x_pq`` -- one GEMM of the block's pair products against all B weight vectors
+    (compute-bound) instead of B weighted passes over the block (memory-bound); and it leaves out
     pairs of a stimulus with its own repeat, as :func:`pair_stats` with ``stim_index`` does (rsatoolbox's
     ``subsample_pattern`` marks those NaN: "trivial to predict ... excluded").  Other methods run once per
     resample.
@@ -329,20 +334,24 @@ def bootstrap_similarity(rdms: Sequence, n: int, method: str, samples: np.ndarra
     sources = [as_rows(r) for r in rdms]
     L, B = len(sources), len(samples)
     weights = np.stack([np.bincount(s, minlength=n) for s in samples]).astype(np.float64)  # (B, n)
-    G = np.zeros((B, L, L))
-    sums = np.zeros((B, L))
+    first, second = np.triu_indices(L)
+    # rows per step (at most `block`): the (pairs, rows, n) float64 products stay within BOOTSTRAP_BYTES
+    step = max(1, min(block, int(BOOTSTRAP_BYTES // (8 * n * len(first)))))
+    G = np.zeros((len(first), B))
+    sums = np.zeros((L, B))
     count = np.zeros(B)
-    for i0, i1 in _blocks(n, block):
-        rows = np.stack([s.rows(slice(i0, i1)) for s in sources]).reshape(L, -1)
+    for i0, i1 in _blocks(n, step):
+        rows = np.stack([s.rows(slice(i0, i1)) for s in sources]).astype(np.float64, copy=False)  # (L, b, n)
         valid = ~np.isnan(rows).any(axis=0)
+        valid[np.arange(i1 - i0), np.arange(i0, i1)] = False
         rows[:, ~valid] = 0.0
-        diag = np.zeros((i1 - i0, n), dtype=bool)
-        diag[np.arange(i1 - i0), np.arange(i0, i1)] = True
-        valid &= ~diag.reshape(-1)
-        for b in range(B):
-            w = (weights[b, i0:i1, None] * weights[b, None, :]).reshape(-1) * valid
-            weighted = rows * w
-            G[b] += weighted @ rows.T
-            sums[b] += weighted.sum(axis=1)
-            count[b] += w.sum()
-    return np.stack([spec.from_stats(G[b] / 2.0, sums[b] / 2.0, count[b] / 2.0) for b in range(B)])
+        w_rows = weights[:, i0:i1].T  # (b, B): how often each row's stimulus was drawn
+        # sum_p w_p sum_q w_q x_pq for every resample at once: one GEMM against the weights, then the rows' weights
+        products = rows[first] * rows[second]  # (pairs, b, n)
+        G += np.einsum("kpb,pb->kb", (products.reshape(-1, n) @ weights.T).reshape(len(first), i1 - i0, B), w_rows)
+        sums += np.einsum("lpb,pb->lb", (rows.reshape(-1, n) @ weights.T).reshape(L, i1 - i0, B), w_rows)
+        count += np.einsum("pb,pb->b", valid.astype(np.float64) @ weights.T, w_rows)
+    full = np.empty((B, L, L))
+    full[:, first, second] = G.T
+    full[:, second, first] = G.T
+    return np.stack([spec.from_stats(full[b] / 2.0, sums[:, b] / 2.0, count[b] / 2.0) for b in range(B)])
