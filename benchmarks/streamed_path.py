@@ -5,7 +5,9 @@
 
 For each N (the first N test digits; beyond 10,000 the test set again, shifted by one pixel per copy),
 in a fresh process each: the features of every node of the models into Zarr stores (timed against one plain
-forward pass of the same images at the same thread count), then the streamed path of the models' nodes and
+forward pass of the same images at the same thread count, and against writing the same bytes as plain files
+-- the disk's floor: ~0.5 MB an image for the standard model, past the page cache's dirty limit at
+N=10,000 -- whichever is slower), then the streamed path of the models' nodes and
 the labels (timed, peak RSS), and the floor of its Gram stage: one BLAS ``syrk`` (``Z @ Z.T``) per distinct
 node on the same shapes, timed in the same process.  Prints time, peak memory and the ratios; asserts
 nothing about speed.
@@ -39,6 +41,31 @@ def images(idx, n):
     return mnist.pixels(np.concatenate(copies)[:n]), np.concatenate([y] * len(copies))[:n]
 
 
+def write_floor(net, pix, nodes, pre, tmpdir):
+    """Seconds to write the bytes a features store holds as plain files of the same chunk sizes (no network,
+    no checksum), then flushed out of the page cache's dirty pages so the store's write starts as this did."""
+    import shutil
+
+    import torch
+
+    from repgeom import features
+
+    with torch.no_grad():  # the stored nodes' widths, from one batch
+        _, feats, _, _ = next(features.iter_features(net, pix[:CHUNK_ROWS], nodes, CHUNK_ROWS, "cpu", preprocess=pre))
+    folder = tempfile.mkdtemp(dir=tmpdir)
+    os.sync()
+    t0 = time.perf_counter()
+    for node, v in feats.items():
+        chunk = np.ascontiguousarray(v).view(np.uint8).reshape(-1)
+        for k in range(0, len(pix), CHUNK_ROWS):
+            with open(os.path.join(folder, f"{node}.{k}"), "wb") as f:
+                f.write(memoryview(chunk))
+    seconds = time.perf_counter() - t0
+    shutil.rmtree(folder)
+    os.sync()
+    return seconds
+
+
 def child(a):
     """One N, in this process: features, streamed path, floor."""
     import torch
@@ -49,7 +76,7 @@ def child(a):
     torch.set_num_threads(a.threads)
     pix, labels = images(a.idx, a.n)
     tmp = tempfile.mkdtemp(dir=a.tmpdir)
-    t_features = t_forward = 0.0
+    t_features = t_forward = t_write = 0.0
     sources, mapping, names = [], [], []
     for m in a.models:
         net = checkpoints.load_model(os.path.join(a.results, "checkpoints", f"{m}.pt"))
@@ -62,10 +89,12 @@ def child(a):
                 net(pre(torch.from_numpy(pix[s:s + CHUNK_ROWS])))
         t_forward += time.perf_counter() - t0
         path = os.path.join(tmp, f"{m}.zarr")
+        t_write += write_floor(net, pix, nodes, pre, tmp)
         t0 = time.perf_counter()
         batches = features.iter_features(net, pix, nodes, CHUNK_ROWS, "cpu", preprocess=pre)
         stored, aliases = store.write_features_store(path, batches, np.arange(a.n), labels, {}, CHUNK_ROWS)
         t_features += time.perf_counter() - t0
+        os.sync()
         g = store.open_group(path)
         first = {}
         for node in nodes:
@@ -97,7 +126,7 @@ def child(a):
     shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps({"n": a.n, "models": a.models, "rdms": len(mapping), "distinct": len(sources), "block": block,
                       "timings": timings,
-                      "features_s": t_features, "forward_s": t_forward, "path_s": t_path, "floor_s": t_floor,
+                      "features_s": t_features, "forward_s": t_forward, "write_floor_s": t_write, "path_s": t_path, "floor_s": t_floor,
                       "gflops": flops / 1e9, "peak_rss_gb_path": rss_path,
                       "similarity_last_to_labels": float(sim[len(mapping) - 2, -1])}))
 
@@ -117,7 +146,8 @@ def main():
     if a.n:
         return child(a)
     print(f"streamed all-node paths of {a.models} (+ labels), block {a.block}, {a.threads} threads")
-    print(f"{'N':>7} {'features':>9} {'1 fwd':>7} {'ratio':>6} {'path':>8} {'floor':>8} {'ratio':>6} {'peak RSS':>9}")
+    print(f"{'N':>7} {'features':>9} {'1 fwd':>7} {'ratio':>6} {'write':>7} {'ratio':>6} {'path':>8} {'floor':>8} "
+          f"{'ratio':>6} {'peak RSS':>9}")
     for n in a.sizes:
         cmd = [sys.executable, __file__, "--idx", a.idx, "--results", a.results, "--n", str(n), "--block",
                str(a.block), "--budget-gb", str(a.budget_gb), "--threads", str(a.threads), "--models", *a.models]
@@ -128,7 +158,9 @@ def main():
             sys.exit(out.stderr[-3000:])
         r = json.loads(out.stdout.strip().splitlines()[-1])
         tm = r["timings"]
+        feature_floor = max(r["forward_s"], r["write_floor_s"])
         print(f"{n:>7} {r['features_s']:8.1f}s {r['forward_s']:6.1f}s {r['features_s'] / r['forward_s']:5.2f}x "
+              f"{r['write_floor_s']:6.1f}s {r['features_s'] / feature_floor:5.2f}x "
               f"{r['path_s']:7.1f}s {r['floor_s']:7.1f}s {r['path_s'] / r['floor_s']:5.2f}x "
               f"{r['peak_rss_gb_path']:7.2f} GB   block {r['block']}: read {tm['load'] + tm['prepare']:.1f}s, "
               f"Gram+finish {tm['blocks']:.1f}s ({tm['blocks'] / r['floor_s']:.2f}x floor), "
