@@ -13,14 +13,19 @@ import os
 from ._shell import load_network, log, main, set_threads
 
 
-def _row_key(record, stim, code):
+def _stimuli_digest(stim):
+    """sha256 of a set's images and labels (once per set, whichever models it is paired with)."""
     digest = hashlib.sha256()
     for part in (stim.images, stim.labels.astype("int64")):
         digest.update(memoryview(part).cast("B"))
+    return digest.hexdigest()
+
+
+def _row_key(record, stimuli_digest, code):
     return hashlib.sha256(json.dumps({
         "weights": record.get("md5"),  # of the checkpoint file the job reads
         "record": {k: record.get(k) for k in ("model", "preprocess", "kind", "model_kind")},
-        "stimuli": digest.hexdigest(), "code": code}, sort_keys=True, default=str).encode()).hexdigest()
+        "stimuli": stimuli_digest, "code": code}, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _read_kept(path):
@@ -63,10 +68,11 @@ def run(a):
     for s, stim in sets.items():  # set by set, as the table reads
         x = torch.from_numpy(stim.images)
         y = torch.from_numpy(stim.labels.astype("int64"))
+        stimuli_digest = _stimuli_digest(stim)
         for name in paths:
             if (name, s) not in pairs:
                 continue
-            key = _row_key(paths[name][2], stim, a.code)
+            key = _row_key(paths[name][2], stimuli_digest, a.code)
             if key in kept:
                 correct, n = kept[key]
             else:
