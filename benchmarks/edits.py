@@ -58,10 +58,6 @@ EDITS = [
 ]
 
 
-def edit_colour_at_scale(cfg):
-    cfg["models"]["standard"]["color"] = "tab:red"
-
-
 def edit_add_model_at_scale(cfg):
     cfg["paths"]["test_set"]["models"].append("recurrent")
 
@@ -70,7 +66,7 @@ def edit_add_model_at_scale(cfg):
 # can't run on a 24 GB machine (its calc_rdms alone holds 13 x 13 N x N float64 matrices), so the touched
 # cells have no time to compare with; the workflow's reruns are printed.
 EDITS_AT_SCALE = [
-    ("a model's figure colour (standard -> tab:red)", edit_colour_at_scale, None),
+    ("a model's figure colour (standard -> tab:red)", edit_colour, None),
     ("a model added to the 10,000-image path (recurrent to test_set)", edit_add_model_at_scale, None),
 ]
 

@@ -46,12 +46,10 @@ def write_floor(net, pix, nodes, pre, tmpdir):
     no checksum), then flushed out of the page cache's dirty pages so the store's write starts as this did."""
     import shutil
 
-    import torch
-
     from repgeom import features
 
-    with torch.no_grad():  # the stored nodes' widths, from one batch
-        _, feats, _, _ = next(features.iter_features(net, pix[:CHUNK_ROWS], nodes, CHUNK_ROWS, "cpu", preprocess=pre))
+    # one batch of the stored nodes (aliases left out), as the store's chunks hold them
+    _, feats, _, _ = next(features.iter_features(net, pix[:CHUNK_ROWS], nodes, CHUNK_ROWS, "cpu", preprocess=pre))
     folder = tempfile.mkdtemp(dir=tmpdir)
     os.sync()
     t0 = time.perf_counter()
