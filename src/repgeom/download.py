@@ -14,11 +14,9 @@ import tempfile
 import urllib.error
 import urllib.request
 
+from .errors import DownloadError  # noqa: F401  (defined there: steps catch it without importing this)
+
 CHUNK = 1 << 20
-
-
-class DownloadError(RuntimeError):
-    """The server answered, but what arrived is not the file we asked for."""
 
 
 class Unreachable(DownloadError):

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import MnistUnavailable  # noqa: F401  (defined there: steps catch it without importing this)
+
 log = logging.getLogger(__name__)
 
 MEAN = 0.1307
@@ -26,10 +28,6 @@ IDX_FILES = {
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
-
-
-class MnistUnavailable(RuntimeError):
-    """The requested MNIST source cannot provide the data."""
 
 
 @dataclass
