@@ -1,3 +1,4 @@
+import collections
 import os
 import sys
 
@@ -140,9 +141,55 @@ def test_streamed_features_equal_one_pass_and_aliases_are_found(data, trained):
         ref = create_feature_extractor(trained, return_nodes=all_nodes)(x)
     for n in all_nodes:
         assert np.allclose(feats[n], ref[n].flatten(1).numpy(), atol=1e-6, rtol=1e-5), n
-    _, _, aliases, shapes = next(features.iter_features(trained, x, all_nodes, batch_size=50))
-    assert aliases == {"dropout1": "max_pool2d", "flatten": "max_pool2d", "dropout2": "relu_2"}
-    assert shapes["conv1"] == [32, 26, 26]
+    _, stored, layout = next(features.iter_features(trained, x, all_nodes, batch_size=50))
+    assert layout.aliases == {"dropout1": "max_pool2d", "flatten": "max_pool2d", "dropout2": "relu_2"}
+    assert layout.derived == {"relu": ("conv1", "relu"), "relu_1": ("conv2", "relu"), "relu_2": ("fc1", "relu")}
+    assert list(stored) == ["input", "conv1", "conv2", "max_pool2d", "fc1", "fc2", "softmax"]
+    assert layout.shapes["conv1"] == [32, 26, 26]
+    assert layout.source("dropout2") == ("fc1", "relu") and layout.source("flatten") == ("max_pool2d", None)
+
+
+class _ReluUntil(torch.nn.Module):
+    """A ReLU for the first ``calls`` forward passes, a leaky ReLU after them."""
+
+    def __init__(self, calls):
+        super().__init__()
+        self.calls = calls
+
+    def forward(self, h):
+        self.calls -= 1
+        return torch.relu(h) if self.calls >= 0 else torch.nn.functional.leaky_relu(h, 0.01)
+
+
+def _conv_act(trained, calls):
+    return torch.nn.Sequential(collections.OrderedDict(conv1=trained.conv1, act=_ReluUntil(calls)))
+
+
+def test_a_derived_node_is_checked_on_every_batch(data, trained):
+    x = mnist.normalize_array(data.test_images[:100])
+    batches = features.iter_features(_conv_act(trained, 1), x, ["input", "conv1", "act"], 50, tracer="hooks")
+    _, stored, layout = next(batches)
+    assert layout.derived == {"act": ("conv1", "relu")} and list(stored) == ["input", "conv1"]
+    with pytest.raises(RuntimeError, match=r"node act stopped being relu\(conv1\) in images from 50"):
+        next(batches)
+    # an elementwise function that is no op of NODE_OPS (a leaky ReLU from the start) is stored
+    _, stored, layout = next(features.iter_features(_conv_act(trained, 0), x, ["input", "conv1", "act"], 50,
+                                                    tracer="hooks"))
+    assert layout.derived == {} and list(stored) == ["input", "conv1", "act"]
+
+
+def test_a_relu6_that_looks_like_a_relu_on_the_first_batch_is_caught_on_the_next():
+    """Traced (FX): a ReLU by construction is not re-checked, a ReLU6 is (it is no ReLU in the graph)."""
+    net = torch.nn.Sequential(collections.OrderedDict(lin=torch.nn.Linear(8, 8), act=torch.nn.ReLU6(),
+                                                      out=torch.nn.ReLU()))
+    x = np.random.default_rng(0).standard_normal((100, 8)).astype(np.float32)
+    x[50:] *= 100  # the second batch's pre-activations pass 6
+    batches = features.iter_features(net, x, ["input", "lin", "act", "out"], 50)
+    _, stored, layout = next(batches)
+    assert layout.derived == {"act": ("lin", "relu")} and list(stored) == ["input", "lin"]
+    assert layout.aliases == {"out": "act"}  # a ReLU of values >= 0: a copy
+    with pytest.raises(RuntimeError, match=r"node act stopped being relu\(lin\) in images from 50"):
+        next(batches)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
@@ -163,13 +210,16 @@ def test_streamed_features_store_equals_features_in_memory(data, trained, tmp_pa
     x = mnist.normalize_array(data.test_images[:130])
     ids, labels = np.arange(130) + 7, data.test_labels[:130]
     batches = features.iter_features(trained, x, nodes.FEEDFORWARD_NODES, batch_size)
-    stored, aliases = store.write_features_store(str(tmp_path / "f.zarr"), batches, ids, labels, {"model": "m"},
-                                                 batch_size)
+    stored, layout = store.write_features_store(str(tmp_path / "f.zarr"), batches, ids, labels, {"model": "m"},
+                                                batch_size)
     ref = features.extract(trained, x, nodes.FEEDFORWARD_NODES, batch_size=batch_size)  # GEMM sums depend on batch size
     g = zarr.open_group(str(tmp_path / "f.zarr"), mode="r")
-    assert set(stored) | set(aliases) == set(nodes.FEEDFORWARD_NODES) and not set(stored) & set(aliases)
-    for node in nodes.FEEDFORWARD_NODES:
-        assert np.array_equal(g[aliases.get(node, node)][:], ref[node]), node
+    assert sorted(g.array_keys()) == sorted(stored + ["stim", "label"])
+    assert set(stored) | set(layout.aliases) | set(layout.derived) == set(nodes.FEEDFORWARD_NODES)
+    assert len(stored) + len(layout.aliases) + len(layout.derived) == len(nodes.FEEDFORWARD_NODES)
+    assert store.NodeLayout.from_attrs(dict(g.attrs)) == layout
+    for node in nodes.FEEDFORWARD_NODES:  # every node reads back as the network computed it, stored or not
+        assert np.array_equal(store.read_node(str(tmp_path / "f.zarr"), node), ref[node]), node
     assert np.array_equal(g["stim"][:], ids) and np.array_equal(g["label"][:], labels)
 
 
@@ -180,13 +230,12 @@ def test_a_failing_features_stream_leaves_nothing(data, trained, tmp_path, where
     x = mnist.normalize_array(data.test_images[:200])
 
     def batches():
-        for k, (start, feats, aliases, shapes) in enumerate(
-                features.iter_features(trained, x, ["conv1", "fc2"], 50)):
+        for k, (start, feats, layout) in enumerate(features.iter_features(trained, x, ["conv1", "fc2"], 50)):
             if k == 2:
                 if where == "compute":
                     raise RuntimeError("forward pass failed")
                 feats = {n: v[:, :-1] for n, v in feats.items()}  # the writer thread fails on this one
-            yield start, feats, aliases, shapes
+            yield start, feats, layout
 
     with pytest.raises(Exception):
         store.write_features_store(str(tmp_path / "f.zarr"), batches(), np.arange(200), data.test_labels[:200], {},

@@ -92,3 +92,36 @@ def test_hooks_stand_in_where_fx_cannot_trace():
     feats = networks.feature_extractor(model, ["a", "output"], "hooks")(x)
     with torch.no_grad():
         assert torch.equal(feats["a"], model.a(x.flatten(1))) and torch.equal(feats["output"], model(x))
+
+
+class _Activations(torch.nn.Module):
+    """A ReLU by every spelling, a ReLU6 and a leaky ReLU (not ReLUs), one ReLU of two things."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 4)
+        self.act = torch.nn.ReLU()
+        self.act6 = torch.nn.ReLU6()
+
+    def forward(self, input):
+        h = self.lin(input)
+        a = torch.relu(h)
+        b = self.act(h)
+        c = h.relu()
+        d = torch.nn.functional.relu(h + input)
+        e = self.act6(h)
+        f = torch.nn.functional.leaky_relu(h)
+        return a + b + c + d + e + f
+
+
+def test_relu_inputs_are_read_from_the_traced_graph():
+    assert networks.relu_inputs(networks.Net(), TUTORIAL_FEEDFORWARD) == {"relu": "conv1", "relu_1": "conv2",
+                                                                          "relu_2": "fc1"}
+    assert networks.relu_inputs(networks.RecurrentNet(), TUTORIAL_RECURRENT) == {
+        f"relu{s}": f"add{s}" for s in ["", "_1", "_2", "_3", "_4"]}
+    names = networks.node_names(_Activations())
+    # ReLU6, leaky ReLU: not ReLUs; the ReLU of h + input is of ``add``, which is not asked for here
+    assert networks.relu_inputs(_Activations(), names) == {"relu": "lin", "act": "lin", "relu_1": "lin",
+                                                           "relu_2": "add"}
+    assert networks.relu_inputs(_Activations(), ["lin", "relu", "relu_2"]) == {"relu": "lin"}
+    assert networks.relu_inputs(networks.Net(), TUTORIAL_FEEDFORWARD, tracer="hooks") == {}

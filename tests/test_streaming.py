@@ -94,8 +94,8 @@ def test_features_read_from_a_store_in_row_blocks(tmp_path):
 
     def batches():
         for s in range(0, n, 50):
-            yield s, {k: v[s:s + 50].reshape(min(50, n - s), -1) for k, v in feats.items()}, {}, \
-                {k: list(v.shape[1:]) for k, v in feats.items()}
+            yield s, {k: v[s:s + 50].reshape(min(50, n - s), -1) for k, v in feats.items()}, \
+                store.NodeLayout(shapes={k: list(v.shape[1:]) for k, v in feats.items()})
 
     path = str(tmp_path / "f.zarr")
     store.write_features_store(path, batches(), np.arange(n), labels, {}, 50)
@@ -119,6 +119,18 @@ def test_features_read_from_a_store_in_row_blocks(tmp_path):
         g["b"].read_rows(60, 70)
 
 
+@pytest.mark.parametrize("method", ["euclidean", "correlation"])
+def test_a_derived_node_streams_as_its_values_would(method):
+    """A ReLU node streamed from its stored input (op applied to every row block, in the column means too)."""
+    feats, labels = _features(137)
+    pre = feats["a"] @ np.random.default_rng(1).standard_normal((30, 20)).astype(np.float32)
+    want, _ = _cube_route({"pre": pre, "post": np.maximum(pre, 0)}, labels, method, "cosine")
+    sources = [streaming.FeatureRDM(pre, method, "pre"), streaming.FeatureRDM(pre, method, "relu(pre)", op="relu")]
+    sources.append(streaming.LabelsRDM(labels, 4, method))
+    got = streaming.similarity(sources, len(labels), "cosine", block=57)
+    assert np.abs(got - want).max() <= 1e-6 and got[0, 1] < 0.999  # the op changed the RDM
+
+
 def test_only_pair_statistic_comparisons_stream():
     feats, labels = _features(30)
     with pytest.raises(ValueError, match="needs whole matrices"):
@@ -132,10 +144,15 @@ def test_block_for_budget_fits_and_is_a_multiple_of_the_chunk_rows():
     def need(block):
         return block * 3 * 36864 * 4 + block * 36864 * 4 + 3 * block * block * 4 + streaming.ACCUMULATE_BYTES
 
-    block = streaming.block_for_budget(sources, 2000, 1e9, multiple=250)
+    block = streaming.block_for_budget(sources, 2000, 1e9, multiple=250, min_spans=1)
     assert block % 250 == 0 and need(block) <= 1e9 < need(block + 250)
     # everything in one block: no paired block to read
-    assert streaming.block_for_budget(sources, 2000, 1e12, multiple=250) == 2000
+    assert streaming.block_for_budget(sources, 2000, 1e12, multiple=250, min_spans=1) == 2000
+    # by default no block is above a quarter of the stimuli (rounded up to the chunk rows), nor above the budget
+    assert streaming.block_for_budget(sources, 2000, 1e12, multiple=250) == 500
+    assert streaming.block_for_budget(sources, 2100, 1e12, multiple=250) == 750
+    assert streaming.block_for_budget(sources, 2000, 1e9, multiple=250) == min(block, 500)
+    assert streaming.block_for_budget(sources, 200, 1e12, multiple=250) == 200
 
 
 @pytest.mark.parametrize("accumulate_bytes", [1e3, 2e4])

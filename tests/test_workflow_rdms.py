@@ -203,11 +203,16 @@ def test_cube_values_are_rsatoolbox_values_of_the_stored_features(small_run):
     assert list(cube.layer.values)[-1] == "softmax" and len(cube.layer) == 13
     aliases = dict(feats.attrs)["aliases"]
     assert aliases == {"dropout1": "max_pool2d", "flatten": "max_pool2d", "dropout2": "relu_2"}
+    assert dict(feats.attrs)["derived"] == {n: {"of": s, "op": "relu"} for n, s in
+                                            [("relu", "conv1"), ("relu_1", "conv2"), ("relu_2", "fc1")]}
+    assert "relu_1" not in feats and "dropout2" not in feats
     from rsatoolbox.data import Dataset
     from rsatoolbox.rdm import calc_rdm
 
-    for layer in ("conv1", "flatten", "fc2"):
-        X = np.asarray(feats[aliases.get(layer, layer)][:], dtype=np.float64)
+    from repgeom.store import read_node
+
+    for layer in ("conv1", "relu_1", "flatten", "dropout2", "fc2"):  # stored, derived, alias, alias of derived
+        X = read_node(str(small_run / "results/features/standard/first_50.zarr"), layer).astype(np.float64)
         ref = calc_rdm(Dataset(X), method="euclidean").get_matrices()[0]
         got = cube.rdm.sel(layer=layer).values
         assert np.max(np.abs(got - ref)) / np.max(ref) <= 1e-5
@@ -382,6 +387,7 @@ def test_example_notebook_runs_on_a_run(small_run, tmp_path):
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "last_layer" not in outputs and "within-class" in outputs
     assert "panels" in outputs and "fc2" in outputs  # the separability table of the run
+    assert "relu_1 = relu(conv2)" in outputs and "equal to the ReLU of conv2: True" in outputs
 
 
 def test_recolouring_or_relabelling_a_model_redraws_figures_only(small_run, tmp_path):

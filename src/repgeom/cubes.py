@@ -20,29 +20,30 @@ from typing import Iterator
 import numpy as np
 
 from . import rdm
-from .store import open_group
+from .store import NodeLayout, apply_node_op, open_group
 
 
 def feature_rdms(features, method: str, nodes: list, block=None, device="cpu", progress=None) -> Iterator:
-    """One RDM per node of a features store (a zarr group), in order; aliased nodes reuse their source's RDM."""
+    """One RDM per node of a features store (a zarr group), in order; aliased nodes reuse their source's RDM,
+    derived nodes (a ReLU's output) are computed from the stored node they are a function of."""
     attrs = dict(features.attrs)
-    aliases = attrs.get("aliases", {})
-    missing = [node for node in nodes if aliases.get(node, node) not in features]
+    layout = NodeLayout.from_attrs(attrs)
+    missing = [node for node in nodes if layout.source(node)[0] not in features]
     if missing:
         raise ValueError(f"nodes {missing} are not in the features store (it has {attrs.get('nodes')})")
     last = {}
     for node in nodes:
-        source = aliases.get(node, node)
+        source = layout.source(node)
         if source not in last:  # aliases follow their source, so one cached RDM suffices
             last = {}  # free the previous RDM before the next one is built
-            X = np.asarray(features[source][:])
+            X = apply_node_op(np.asarray(features[source[0]][:], dtype=np.float32), source[1])  # a fresh array
             P = X.shape[1]
             last = {source: rdm.compute(X, method, block=block, device=device, overwrite=True)}
             del X
             if progress:
                 progress(f"rdm {method}: {node} (P={P})")
         elif progress:
-            progress(f"rdm {method}: {node} = {source} (identical activations)")
+            progress(f"rdm {method}: {node} = {source[0]} (identical activations)")
         yield last[source]
 
 

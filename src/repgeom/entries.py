@@ -137,20 +137,21 @@ class ModelEntry(EntryKind):
                             _hashable(self._nodes(ref, spec)))
 
     def stream_sources(self, path, layers, method, opened):
-        from .store import open_group
+        from .store import NodeLayout, open_group
         from .streaming import FeatureRDM
 
         g = open_group(path)
         attrs = dict(g.attrs)
-        aliases = attrs.get("aliases") or {}
+        layout = NodeLayout.from_attrs(attrs)
         out = []
         for layer in layers:
-            stored = aliases.get(layer, layer)
+            stored, op = layout.source(layer)
             if stored not in g:
                 raise ValueError(f"{path} holds no features of node {layer!r} (stored: {g.array_names()})")
-            key = (path, stored)
+            key = (path, stored, op)
             if key not in opened:
-                opened[key] = FeatureRDM(g[stored], method, f"{attrs.get('model', path)}/{stored}")
+                name = f"{attrs.get('model', path)}/{stored if op is None else f'{op}({stored})'}"
+                opened[key] = FeatureRDM(g[stored], method, name, op=op)
             out.append(opened[key])
         return g["stim"][:], attrs, out
 

@@ -3,19 +3,23 @@
 Images come in pixel space and go through the model's own preprocessing
 first (``preprocess``), so the ``input`` node is what the network sees.
 Nodes are the user-facing names (torchvision's ``get_graph_node_names``,
-the input always ``input``).  Nodes whose activations are exact copies of
-an earlier node's (eval-mode dropout, flatten) are detected on the first
-batch and reported as aliases, so their RDMs are computed once.
+the input always ``input``).  On the first batch two kinds of redundant
+node are found (:class:`repgeom.store.NodeLayout`): aliases, exact copies
+of an earlier node (eval-mode dropout, flatten), whose RDMs are computed
+once; and derived nodes, an elementwise function of an earlier node
+(a ReLU's output, :data:`repgeom.store.NODE_OPS`), recomputed on read
+instead of stored.  Every later batch is checked to keep both relations.
 """
 
 import numpy as np
 import torch
 
 from . import networks
+from .store import NODE_OPS, NodeLayout
 
 
 def _aliases(feats, nodes):
-    """{node: earlier node with identical activations} for one batch."""
+    """{node: earlier node with identical activations} for one batch (tensors or arrays, (B, ...))."""
     alias = {}
     for k, node in enumerate(nodes):
         x = feats[node]
@@ -29,6 +33,56 @@ def _aliases(feats, nodes):
     return alias
 
 
+def _derived_from(x, prev):
+    """The op of NODE_OPS that makes ``prev``'s (B, P) activations into ``x``'s exactly, or None."""
+    if x.shape != prev.shape:
+        return None
+    for name, op in NODE_OPS.items():  # one row first: most candidates fail there, at a row's cost
+        if np.array_equal(op(prev[:1], np.empty_like(prev[:1])), x[:1]) and np.array_equal(op(prev, np.empty_like(prev)), x):
+            return name
+    return None
+
+
+def _layout(feats, nodes, aliases, shapes):
+    """The first batch's :class:`NodeLayout`: aliases as found, then each other node derived from the nearest
+    earlier stored node it is an elementwise function of."""
+    derived = {}
+    for k, node in enumerate(nodes):
+        if node in aliases:
+            continue
+        for prev in reversed(nodes[:k]):
+            if prev in aliases or prev in derived:
+                continue
+            op = _derived_from(feats[node], feats[prev])
+            if op:
+                derived[node] = (prev, op)
+                break
+    return NodeLayout(aliases, derived, shapes)
+
+
+def _check_layout(feats, layout, start, buffers, by_construction=()):
+    """A later batch keeps the first batch's relations (else the model is not what they assumed).
+
+    Derived nodes in ``by_construction`` (the traced graph computes them by their op from their stored
+    node: :func:`repgeom.networks.relu_inputs`) need no check; the others are recomputed into ``buffers``
+    ({node: array} reused across batches) and compared.  (A ReLU6 that saw no value above 6 in the first
+    batch looks like a ReLU there: this is where it is caught.)"""
+    for node, prev in layout.aliases.items():
+        if not np.array_equal(feats[node], feats[prev]):
+            raise RuntimeError(f"node {node} stopped being a copy of {prev} in images from {start}: "
+                               "model not deterministic?")
+    for node, (prev, op) in layout.derived.items():
+        if node in by_construction:
+            continue
+        src = feats[prev]
+        buf = buffers.get(node)
+        if buf is None or buf.size < src.size:
+            buf = buffers[node] = np.empty(src.size, dtype=src.dtype)
+        if not np.array_equal(NODE_OPS[op](src, buf[:src.size].reshape(src.shape)), feats[node]):
+            raise RuntimeError(f"node {node} stopped being {op}({prev}) in images from {start}: "
+                               "model not deterministic?")
+
+
 def _prepared(model, nodes, device, preprocess, tracer):
     networks.strict_float32(device)
     model = model.eval().to(device)
@@ -37,42 +91,53 @@ def _prepared(model, nodes, device, preprocess, tracer):
 
 
 def iter_features(model, images, nodes, batch_size=500, device="cpu", preprocess=None, tracer="fx"):
-    """Yield ``(start, {node: float32 (B, P) array}, aliases, shapes)`` for batches of images (model in eval mode).
+    """Yield ``(start, {node: float32 (B, P) array}, layout)`` for batches of images (model in eval mode).
 
     ``preprocess`` (a module, e.g. :func:`repgeom.preprocess.build`) maps the images to the network's input.
-    Aliased nodes are left out of the dict; ``aliases`` maps them to the node holding their values.
+    Only the nodes ``layout`` (a :class:`repgeom.store.NodeLayout`, found on the first batch and checked on
+    every other) stores are in the dict; it says where the aliased and derived nodes' values are.
     """
     pre, extractor = _prepared(model, nodes, device, preprocess, tracer)
-    aliases = shapes = None
+    relu_of = networks.relu_inputs(model, nodes, tracer)
+    layout, buffers, by_construction = None, {}, set()
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
             x = torch.as_tensor(images[start:start + batch_size]).to(device)
             feats = extractor(pre(x))
-            if aliases is None:
-                aliases = _aliases(feats, nodes)
+            if layout is None:
                 shapes = {n: list(feats[n].shape[1:]) for n in nodes}
-            else:
-                for node, prev in aliases.items():
-                    if not torch.equal(feats[node].reshape(len(x), -1), feats[prev].reshape(len(x), -1)):
-                        raise RuntimeError(f"node {node} stopped being a copy of {prev}: model not deterministic?")
-            out = {n: feats[n].reshape(len(x), -1).float().cpu().numpy() for n in nodes if n not in aliases}
-            for n, v in out.items():
-                if not np.isfinite(v).all():
+            feats = {n: feats[n].reshape(len(x), -1).float().cpu().numpy() for n in nodes}
+            first = layout is None
+            if first:
+                layout = _layout(feats, nodes, _aliases({n: torch.from_numpy(v) for n, v in feats.items()}, nodes),
+                                 shapes)
+                by_construction = {n for n, (prev, op) in layout.derived.items()
+                                   if op == "relu" and relu_of.get(n) == prev}
+            out = {n: feats[n] for n in layout.stored(nodes)}
+            ones = np.ones(len(x), dtype=np.float32)
+            for n, v in out.items():  # before the relations: NaN breaks them, and this error says why
+                # finite column sums (one BLAS pass) mean every value is finite; else the exact check
+                if not np.isfinite(ones @ v).all() and not np.isfinite(v).all():
                     bad = int((~np.isfinite(v)).sum())
                     raise ValueError(f"node {n!r}: {bad} non-finite activations (NaN or inf) in images "
                                      f"{start}..{start + len(x) - 1}; the network's output is not usable here")
-            yield start, out, aliases, shapes
+            if not first:
+                _check_layout(feats, layout, start, buffers, by_construction)
+            yield start, out, layout
 
 
 def extract(model, images, nodes, batch_size=500, device="cpu", preprocess=None, tracer="fx"):
-    """All requested nodes in memory: {node: (N, P) float32}, aliases included as the same arrays."""
-    out, aliases = {}, {}
-    for start, feats, aliases, _ in iter_features(model, images, nodes, batch_size, device, preprocess, tracer):
+    """All requested nodes in memory: {node: (N, P) float32}; aliases are the same arrays as their source,
+    derived nodes computed from theirs."""
+    out, layout = {}, NodeLayout()
+    for start, feats, layout in iter_features(model, images, nodes, batch_size, device, preprocess, tracer):
         for n, v in feats.items():
             if n not in out:
                 out[n] = np.empty((len(images), v.shape[1]), dtype=np.float32)
             out[n][start:start + len(v)] = v
-    for node, prev in aliases.items():
+    for node, (prev, op) in layout.derived.items():
+        out[node] = NODE_OPS[op](out[prev], np.empty_like(out[prev]))
+    for node, prev in layout.aliases.items():
         out[node] = out[prev]
     return {n: out[n] for n in nodes}
 

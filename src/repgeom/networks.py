@@ -119,6 +119,41 @@ def node_names(model):
     return list(_traced(model)[1])
 
 
+_RELU_FUNCTIONS = (torch.relu, torch.relu_, F.relu, F.relu_)
+
+
+def _is_relu(graph_module, node) -> bool:
+    if node.op == "call_function":
+        return node.target in _RELU_FUNCTIONS
+    if node.op == "call_method":
+        return node.target in ("relu", "relu_")
+    if node.op == "call_module":
+        return type(graph_module.get_submodule(node.target)) is nn.ReLU
+    return False
+
+
+def relu_inputs(model, nodes, tracer="fx") -> dict:
+    """{node: its input node} for each of ``nodes`` that the traced graph computes as a ReLU of another of
+    ``nodes`` (its only tensor argument): so its values are that node's ReLU by construction, every batch.
+
+    Only for FX-traced networks (hooks see module outputs, not what feeds them): ``{}`` for ``"hooks"``.
+    """
+    if tracer != "fx":
+        return {}
+    graph_module, named = _traced(model)
+    name_of = {fx_node: name for name, fx_node in named.items()}
+    wanted = set(nodes)
+    out = {}
+    for name in nodes:
+        fx_node = named.get(name)
+        if fx_node is None or not _is_relu(graph_module, fx_node):
+            continue
+        args = [a for a in fx_node.args if isinstance(a, torch.fx.Node)]
+        if len(args) == 1 and name_of.get(args[0]) in wanted:
+            out[name] = name_of[args[0]]
+    return out
+
+
 def _fx_extractor(model, nodes):
     graph_module, named = _traced(model)
     unknown = [n for n in nodes if n not in named]

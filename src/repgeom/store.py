@@ -25,6 +25,7 @@ import shutil
 import uuid
 import warnings
 
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -345,13 +346,81 @@ def write_rows(folder: str, arr, start: int, values: np.ndarray) -> bool:
     return True
 
 
+def _relu(X: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.maximum(X, 0, out=out)
+
+
+# Elementwise functions ``op(X, out)`` by which a features store holds a node as another node's values:
+# recomputed on read (in place on float32 rows), exactly -- a ReLU node read back equals the network's up to
+# the sign of zero, which no distance sees.  ReLU outputs are 46 % of the tutorial network's activations.
+NODE_OPS = {"relu": _relu}
+
+
+@dataclass
+class NodeLayout:
+    """How a features store holds the nodes it was asked for.
+
+    ``aliases``: node -> an earlier node with identical activations (eval-mode dropout, flatten);
+    ``derived``: node -> (stored node, op in :data:`NODE_OPS`) it is computed from on read (a ReLU's output);
+    every other node is an array of the store.  Derived nodes are always of a stored node; an alias may name a
+    derived node (the tutorial network's ``dropout2`` is a copy of ``relu_2``, the ReLU of ``fc1``).
+    """
+
+    aliases: dict = field(default_factory=dict)
+    derived: dict = field(default_factory=dict)
+    shapes: dict = field(default_factory=dict)
+
+    def source(self, node: str) -> tuple:
+        """(stored array, op name or None) whose values, op applied, are ``node``'s."""
+        node = self.aliases.get(node, node)
+        if node in self.derived:
+            stored, op = self.derived[node]
+            return stored, op
+        return node, None
+
+    def stored(self, nodes) -> list:
+        """The nodes of ``nodes`` that are arrays of the store, in order."""
+        return [n for n in nodes if n not in self.aliases and n not in self.derived]
+
+    def attrs(self) -> dict:
+        return {"aliases": dict(self.aliases), "shapes": dict(self.shapes),
+                "derived": {n: {"of": s, "op": op} for n, (s, op) in self.derived.items()}}
+
+    @classmethod
+    def from_attrs(cls, attrs) -> "NodeLayout":
+        """The layout a features store's (or a cube's) attrs describe; stores without ``derived`` hold every
+        node that is not an alias."""
+        return cls(dict(attrs.get("aliases") or {}),
+                   {n: (d["of"], d["op"]) for n, d in (attrs.get("derived") or {}).items()},
+                   dict(attrs.get("shapes") or {}))
+
+
+def apply_node_op(X: np.ndarray, op: Optional[str]) -> np.ndarray:
+    """``X`` (a fresh float32 buffer, changed in place) as the node ``op`` makes of it; ``op`` None: X."""
+    return X if op is None else NODE_OPS[op](X, X)
+
+
+def read_node(group, node: str) -> np.ndarray:
+    """All activations of ``node`` as an (N, P) float32 array, from a features store (a path or an opened
+    group): aliases and derived nodes resolved, so any node the store was asked for reads like a stored one.
+
+    >>> X = read_node("results/features/standard/clean_50.zarr", "relu_1")   # doctest: +SKIP
+    """
+    g = open_group(group) if isinstance(group, (str, os.PathLike)) else group
+    stored, op = NodeLayout.from_attrs(dict(g.attrs)).source(node)
+    if stored not in g:
+        raise ValueError(f"node {node!r} is not in the features store (it has {dict(g.attrs).get('nodes')})")
+    X = np.array(g[stored][:], dtype=np.float32)
+    return apply_node_op(X.reshape(len(X), -1), op)
+
+
 def write_features_store(out, batches, ids, labels, attrs, chunk_rows, progress=None):
     """Stream ``features.iter_features`` batches into a Zarr store: one (stim, unit) array per stored node.
 
-    Aliased nodes (exact copies of an earlier node) are not stored; the store's
-    ``aliases`` attr maps them to the node that holds their values.  A batch is
-    written by a second thread while the next one is computed (both release
-    the GIL), so at most two batches are in memory.
+    Aliased nodes (exact copies of an earlier node) and derived nodes (an elementwise function of a stored
+    node: a ReLU's output) are not stored; the store's ``aliases`` and ``derived`` attrs say where their
+    values are (:class:`NodeLayout`, :func:`read_node`).  A batch is written by a second thread while the
+    next one is computed (both release the GIL), so at most two batches are in memory.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -369,23 +438,23 @@ def write_features_store(out, batches, ids, labels, attrs, chunk_rows, progress=
             progress(f"features: {stop} / {n} images written")
 
     n = len(ids)
-    arrays, aliases = {}, {}
+    arrays, layout = {}, NodeLayout()
     with atomic_dir(out) as tmp, ThreadPoolExecutor(max_workers=1) as writer:
         create_coords(tmp, {"stim": _id_coord(ids), "label": ("stim", np.asarray(labels))}, attrs)
         pending = None
-        for start, feats, aliases, shapes in batches:
+        for start, feats, layout in batches:
             if not arrays:
                 for node, v in feats.items():
                     arrays[node] = add_array(tmp, node, (n, v.shape[1]), (min(chunk_rows, n), v.shape[1]),
-                                             ("stim", f"{node}_unit"), attrs={"shape": shapes[node]})
-                zarr.open_group(tmp, mode="r+").attrs.update(jsonable({"aliases": aliases, "shapes": shapes}))
+                                             ("stim", f"{node}_unit"), attrs={"shape": layout.shapes[node]})
+                zarr.open_group(tmp, mode="r+").attrs.update(jsonable(layout.attrs()))
             if pending is not None:
                 wait(pending)
             pending = writer.submit(write, feats, start)
         if pending is not None:
             wait(pending)
         consolidate(tmp)
-    return list(arrays), aliases
+    return list(arrays), layout
 
 
 # ---- provenance: one schema for every store ------------------------------------------------------

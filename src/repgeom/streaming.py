@@ -29,6 +29,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from . import rdm as rdm_mod
+from .store import apply_node_op
 
 
 # ---- back-ends: where the blocks are computed ----------------------------------------------------------
@@ -141,11 +142,12 @@ class FeatureRDM:
     ``prepare`` reads the features once for a column-centred method (the column means, accumulated in
     float64); ``load(a0, a1)`` gives a block's centred rows; ``block`` finishes their Gram product in place.
     The squared norms of the centred rows are taken from each row block the first time it is loaded (the
-    first row of blocks meets every block), so they cost no pass of their own.
+    first row of blocks meets every block), so they cost no pass of their own.  ``op``: a derived node's
+    op (:data:`repgeom.store.NODE_OPS`), applied to every row block read (a ReLU node from its stored input).
     """
 
-    def __init__(self, features, method: str, name: str = ""):
-        self.features, self.name = features, name
+    def __init__(self, features, method: str, name: str = "", op: Optional[str] = None):
+        self.features, self.name, self.op = features, name, op
         self.method = rdm_mod.RDM_METHODS[method]
         if not isinstance(self.method, rdm_mod.GramMethod):
             raise ValueError(f"RDM method {method!r} is not a Gram-product method, so it cannot be streamed; "
@@ -153,19 +155,22 @@ class FeatureRDM:
         self.n, self.P = int(features.shape[0]), int(np.prod(features.shape[1:]))
         self._mean = None
 
-    def prepare(self, be, chunk: int):
+    def prepare(self, be, chunk: int, out: Optional[np.ndarray] = None):
+        """``out``: a float32 buffer of at least ``chunk`` rows to read into (shared by the sources of a path:
+        a buffer of its own per source would be fresh memory, page-faulted, each time)."""
         self._sq, self._seen = np.empty(self.n, dtype=np.float32), set()
         if self.method.center == "columns":
             total = np.zeros(self.P)
-            buf = np.empty(min(chunk, self.n) * self.P, dtype=np.float32)
-            ones = np.ones((1, min(chunk, self.n)), dtype=np.float32)
+            chunk = min(chunk, self.n)
+            buf = out if out is not None and out.size >= chunk * self.P else np.empty(chunk * self.P, np.float32)
+            ones = np.ones((1, chunk), dtype=np.float32)
             for a0 in range(0, self.n, chunk):
-                X = _read(self.features, a0, min(a0 + chunk, self.n), buf)
+                X = apply_node_op(_read(self.features, a0, min(a0 + chunk, self.n), buf), self.op)
                 total += (ones[:, :len(X)] @ X)[0]  # BLAS: a pass at memory speed
             self._mean = (total / self.n).astype(np.float32)
 
     def load(self, be, a0, a1, out=None):
-        X = _read(self.features, a0, a1, out)
+        X = apply_node_op(_read(self.features, a0, a1, out), self.op)
         if self.method.center == "columns":
             X -= self._mean
         elif self.method.center == "rows":
@@ -194,7 +199,7 @@ class LabelsRDM:
         probe = rdm_mod.labels_rdm(np.array([0, 0, min(1, n_classes - 1)]), max(n_classes, 1), method)
         self.same, self.other = float(probe[0, 1]), float(probe[0, 2])
 
-    def prepare(self, be, chunk):
+    def prepare(self, be, chunk, out=None):
         pass
 
     def load(self, be, a0, a1, out=None):
@@ -213,7 +218,7 @@ class CubeBlocks:
     def __init__(self, rows, name: str = ""):
         self.source, self.n, self.name = rows, rows.n, name
 
-    def prepare(self, be, chunk):
+    def prepare(self, be, chunk, out=None):
         pass
 
     def load(self, be, a0, a1, out=None):
@@ -247,13 +252,20 @@ class PairStats:
 
 
 ACCUMULATE_BYTES = 64e6  # float64 rows of the K blocks converted and multiplied at a time
+MIN_SPANS = 4  # row blocks a path's stimuli are split into at least (block_for_budget)
 
 
-def block_for_budget(sources: Sequence, n: int, budget_bytes: float, multiple: int = 250) -> int:
-    """The largest row block (a multiple of ``multiple``, the stores' chunk rows) whose working set fits.
+def block_for_budget(sources: Sequence, n: int, budget_bytes: float, multiple: int = 250,
+                     min_spans: int = MIN_SPANS) -> int:
+    """The largest row block (a multiple of ``multiple``, the stores' chunk rows) whose working set fits,
+    and no larger than a ``min_spans``-th of the stimuli (rounded up to a multiple).
 
     Working set: the kept row block of every source, one paired row block (none when one block covers
-    every stimulus), the K RDM blocks, and the float64 rows being accumulated.
+    every stimulus), the K RDM blocks, and the float64 rows being accumulated.  Why not simply the largest
+    block: the working set is fresh memory, each page faulted in once (on a virtual machine ~2.5 s a GB
+    the first time), while a smaller block costs only re-reads of row blocks from the page cache (~6 GB/s):
+    the sum is smallest near a quarter of N here (N=2,000: 3.6 s a path at 500 rows, 5.0 s at 1,500;
+    N=10,000: 1,500 rows, the budget's, beat 750 -- docs/decisions.md).
     """
     per_row = sum(s.row_bytes() for s in sources)
     widest = max(s.row_bytes() for s in sources)
@@ -263,9 +275,10 @@ def block_for_budget(sources: Sequence, n: int, budget_bytes: float, multiple: i
         paired = 0 if block >= n else block * widest
         return block * per_row + paired + block * block * block_bytes + ACCUMULATE_BYTES
 
+    cap = n if min_spans <= 1 else min(n, -(-n // (min_spans * multiple)) * multiple)
     best = min(multiple, n)
     for block in list(range(multiple, n, multiple)) + [n]:
-        if need(block) > budget_bytes:
+        if need(block) > budget_bytes or block > cap:
             break
         best = block
     return best
@@ -286,9 +299,14 @@ def pair_stats(sources: Sequence, n: int, block: int = 500, device: str = "cpu",
         if s.n != n:
             raise ValueError(f"{s.name or s}: {s.n} stimuli, the path has {n}")
     be = backend(device)
+    # reused read buffers (fresh memory would page-fault on every block): one per source for its kept row
+    # block, one shared for the block it is paired with (and for the sources' preparing passes)
+    widths = [getattr(s, "P", 0) for s in sources]
+    keep = [np.empty(block * w, dtype=np.float32) if w else None for w in widths]
+    scratch = np.empty(block * max(widths + [0]), dtype=np.float32)
     t0 = clock()
     for s in sources:
-        s.prepare(be, block)
+        s.prepare(be, block, out=scratch)
     t["prepare"] += clock() - t0
     K = len(sources)
     G, sums, nans = be.zeros((K, K)), be.zeros(K), np.zeros(K, dtype=np.int64)
@@ -296,11 +314,6 @@ def pair_stats(sources: Sequence, n: int, block: int = 500, device: str = "cpu",
     count = 0
     spans = [(s, min(s + block, n)) for s in range(0, n, block)]
     total, done = len(spans) * (len(spans) + 1) // 2, 0
-    # reused read buffers (fresh memory would page-fault on every block): one per source for its kept row
-    # block, one shared for the block it is paired with
-    widths = [getattr(s, "P", 0) for s in sources]
-    keep = [np.empty(block * w, dtype=np.float32) if w else None for w in widths]
-    scratch = np.empty(block * max(widths + [0]), dtype=np.float32)
     acc_buf = None
     for ia, a in enumerate(spans):
         t0 = clock()

@@ -14,13 +14,12 @@ def run(a):
     spec = json.loads(a.spec)
     g = store.open_group(a.features)
     fattrs = dict(g.attrs)
-    aliases = fattrs.get("aliases", {})
     nodes, method = spec["nodes"], spec["method"]
     ids, labels = np.asarray(g["stim"][:]), np.asarray(g["label"][:])
     emb = np.empty((len(nodes), len(ids), 2))
     sil = np.empty(len(nodes))
     for j, node in enumerate(nodes):
-        X = np.asarray(g[aliases.get(node, node)][:])
+        X = store.read_node(g, node)
         emb[j] = dimreduction.embed(X, method, seed=spec["seed"], perplexity=spec["perplexity"])
         sil[j] = dimreduction.silhouette(emb[j], labels)
         log.info("%s of %s (%d x %d): %d / %d nodes; silhouette of the classes %.3f", method, node, *X.shape, j + 1,

@@ -18,10 +18,10 @@ def run(a):
     batches = features.iter_features(model, g["images"][:], nodes, a.batch_size, torch_device(a.device),
                                      preprocess=preprocess.build(record["preprocess"]),
                                      tracer=record["manifest"]["tracer"])
-    stored, aliases = store.write_features_store(a.out, batches, g["stim"][:], g["label"][:], attrs,
-                                                 a.batch_size, progress=log.info)
-    log.info("%s on %s: %d nodes (%d stored, aliases %s)", record["model"], attrs["stimulus_set"], len(nodes),
-             len(stored), aliases)
+    stored, layout = store.write_features_store(a.out, batches, g["stim"][:], g["label"][:], attrs,
+                                                a.batch_size, progress=log.info)
+    log.info("%s on %s: %d nodes (%d stored, aliases %s, derived %s)", record["model"], attrs["stimulus_set"],
+             len(nodes), len(stored), layout.aliases, {n: f"{op}({s})" for n, (s, op) in layout.derived.items()})
 
 
 def add_arguments(p):

@@ -15,6 +15,7 @@ def run(a):
     nodes = json.loads(a.nodes)
     attrs = {"method": a.method, "source_kind": "model", **store.model_provenance(fattrs),
              **store.stimulus_provenance(fattrs), "aliases": fattrs.get("aliases", {}),
+             "derived": fattrs.get("derived", {}),
              "description": RDM_METHODS[a.method].description,
              "blas_threads": int(os.environ.get("OPENBLAS_NUM_THREADS") or 0) or None, **provenance()}
     labels = g["label"][:]
