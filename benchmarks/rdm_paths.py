@@ -208,8 +208,9 @@ def worker_path_ours(args):
     paths.embed_mds(paths.similarity_to_distance(comp, "arccos"), seed=0)
     t4 = time.perf_counter()
     np.save(args.out, comp)
-    unique = [n for n in all_nodes if n not in dict(zarr.open_group(fpath).attrs)["aliases"]]
-    P = {n: zarr.open_group(fpath)[n].shape[1] for n in unique}
+    layout = store.NodeLayout.from_attrs(dict(zarr.open_group(fpath).attrs))
+    P = {f"{op}({n})" if op else n: zarr.open_group(fpath)[n].shape[1]  # one RDM per (stored array, op)
+         for n, op in dict.fromkeys(map(layout.source, all_nodes))}
     import shutil
 
     shutil.rmtree(tmp)
@@ -238,11 +239,11 @@ def worker_path_streamed(args):
     store.write_features_store(fpath, batches, np.arange(args.n), labels, {"nodes": all_nodes}, chunk_rows=250)
     t1 = time.perf_counter()
     g = store.open_group(fpath)
-    aliases = dict(g.attrs)["aliases"]
-    stored = [n for n in all_nodes if n not in aliases]
-    sources = [streaming.FeatureRDM(g[n], "euclidean", n) for n in stored]
+    layout = store.NodeLayout.from_attrs(dict(g.attrs))
+    distinct = list(dict.fromkeys(layout.source(n) for n in all_nodes))  # (stored array, op): one RDM each
+    sources = [streaming.FeatureRDM(g[n], "euclidean", f"{op}({n})" if op else n, op=op) for n, op in distinct]
     sources.append(streaming.LabelsRDM(labels, 10, "euclidean"))
-    index = [stored.index(aliases.get(n, n)) for n in all_nodes] + [len(sources) - 1]
+    index = [distinct.index(layout.source(n)) for n in all_nodes] + [len(sources) - 1]
     block = streaming.block_for_budget(sources, args.n, 1.6e9, multiple=250)  # a path job's default: 0.8 x 2000 MB
     timings = {}
     comp = streaming.similarity(sources, args.n, "cosine", block=block, index=index, timings=timings)
@@ -348,7 +349,7 @@ def section_rdms(args):
     from repgeom import rdm
 
     for method in ("correlation", "euclidean"):
-        ours = run_worker("rdm-ours", features=fpath, n=args.n_rdm, method=method, tmpdir=args.tmpdir)
+        ours = run_worker("rdm-ours", features=fpath, n=args.n_rdm, method=method, tmpdir=args.tmpdir, allocator="tuned")
         theirs = run_worker("rdm-rsatoolbox", features=fpath, n=args.n_rdm, method=method, tmpdir=args.tmpdir)
         truth = rdm.condensed(rdm.compute(X64, method))  # float64; equals rsatoolbox on float64 to 1e-9 (tests)
         a, b = np.load(ours["out"]), np.load(theirs["out"])
@@ -368,26 +369,31 @@ def section_path(args):
     n = args.n_path
     print(f"\n== Representational path, standard model, all 13 nodes + labels, euclidean RDMs, cosine: N={n} ==")
     print("   (each in its own process, one after the other; peak = VmHWM of that process)")
-    seed = run_worker("path-seed", n=n, tmpdir=args.tmpdir)
-    cut = run_worker("path-tutorial", n=n, tmpdir=args.tmpdir)
-    runs = [("repgeom, in memory       ", run_worker("path-memory", n=n, tmpdir=args.tmpdir)),
-            ("repgeom, stores + cubes  ", run_worker("path-ours", n=n, tmpdir=args.tmpdir)),
-            ("repgeom, stores, streamed", run_worker("path-streamed", n=n, tmpdir=args.tmpdir))]
-    if "failed" in seed:
-        print(f"   the seed's code (verbatim): FAILED ({seed['failed']})")
-    else:
-        print(f"   the seed's code (verbatim)        {seed['seconds']:6.1f} s, peak {seed['peak_gb']:.2f} GB "
-              f"(extract_features {seed['features']:.1f}, rep_path {seed['rep_path']:.1f} incl. its figure)")
-    if "failed" in cut:
-        print(f"   cut-down seed (no rdms_dict, no figure): FAILED ({cut['failed']})")
-    else:
-        print(f"   cut-down seed (no rdms_dict, no figure) {cut['seconds']:6.1f} s, peak {cut['peak_gb']:.2f} GB "
-              f"(features {cut['features']:.1f}, rdms {cut['rdms']:.1f}, compare {cut['compare']:.1f}, "
-              f"mds {cut['mds']:.1f})")
-        floor = cut["features"] + cut["syrk_floor"] + cut["compare"] + cut["mds"]
-        print(f"   floor of this path: its forward pass {cut['features']:.1f} + one syrk per distinct node "
-              f"{cut['syrk_floor']:.1f} + compare {cut['compare']:.1f} + MDS {cut['mds']:.1f} = {floor:.1f} s: "
-              f"no implementation can beat the cut-down variant by more than {cut['seconds'] / floor:.2f}x")
+    print("   (repgeom's variants run with its steps' allocator settings, steps._shell.tune_allocator; the seed's"
+          " code and the cut-down variant as a notebook runs them" +
+          (", and again with those settings)" if args.tuned_baselines else ")"))
+    baselines = [("the seed's code", "path-seed", "default"), ("the cut-down seed", "path-tutorial", "default")]
+    if args.tuned_baselines:
+        baselines += [("the seed's code, tuned allocator", "path-seed", "tuned"),
+                      ("the cut-down seed, tuned allocator", "path-tutorial", "tuned")]
+    bases = [(name, run_worker(worker, n=n, tmpdir=args.tmpdir, allocator=alloc)) for name, worker, alloc in baselines]
+    runs = [("repgeom, in memory       ", run_worker("path-memory", n=n, tmpdir=args.tmpdir, allocator="tuned")),
+            ("repgeom, stores + cubes  ", run_worker("path-ours", n=n, tmpdir=args.tmpdir, allocator="tuned")),
+            ("repgeom, stores, streamed", run_worker("path-streamed", n=n, tmpdir=args.tmpdir, allocator="tuned"))]
+    for name, base in bases:
+        if "failed" in base:
+            print(f"   {name}: FAILED ({base['failed']})")
+        elif "rep_path" in base:
+            print(f"   {name} (verbatim)        {base['seconds']:6.1f} s, peak {base['peak_gb']:.2f} GB "
+                  f"(extract_features {base['features']:.1f}, rep_path {base['rep_path']:.1f} incl. its figure)")
+        else:
+            print(f"   {name} (no rdms_dict, no figure) {base['seconds']:6.1f} s, peak {base['peak_gb']:.2f} GB "
+                  f"(features {base['features']:.1f}, rdms {base['rdms']:.1f}, compare {base['compare']:.1f}, "
+                  f"mds {base['mds']:.1f})")
+            floor = base["features"] + base["syrk_floor"] + base["compare"] + base["mds"]
+            print(f"   floor of this path: its forward pass {base['features']:.1f} + one syrk per distinct node "
+                  f"{base['syrk_floor']:.1f} + compare {base['compare']:.1f} + MDS {base['mds']:.1f} = {floor:.1f} s: "
+                  f"no implementation can beat this variant by more than {base['seconds'] / floor:.2f}x")
     for label, res in runs:
         if "failed" in res:
             print(f"   {label}: FAILED ({res['failed']})")
@@ -395,7 +401,7 @@ def section_path(args):
         print(f"   {label}        {res['seconds']:6.1f} s, peak {res['peak_gb']:.2f} GB "
               f"(features {res['features']:.1f}, rdms {res['rdms']:.1f}, compare {res['compare']:.1f}, "
               f"mds {res['mds']:.1f})")
-        for name, base in (("the seed's code", seed), ("the cut-down seed", cut)):
+        for name, base in bases:
             if "failed" in base:
                 continue
             print(f"      vs {name}: {base['seconds'] / res['seconds']:.2f}x faster, memory "
@@ -408,7 +414,7 @@ def section_scaling(args):
     print(f"   {'N':>6} {'total s':>8} {'features':>9} {'rdms':>7} {'compare':>8} {'peak GB':>8} {'GFLOP/s':>8} "
           f"{'% of 180':>9}")
     for n in args.sizes:
-        res = run_worker("path-ours", n=n, tmpdir=args.tmpdir)
+        res = run_worker("path-ours", n=n, tmpdir=args.tmpdir, allocator="tuned")
         if "failed" in res:
             print(f"   {n:>6} FAILED: {res['failed']}")
             continue
@@ -427,7 +433,10 @@ def main():
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 5000, 10000])
     p.add_argument("--tmpdir", default=None)
     p.add_argument("--results", default=None, help="a run's results folder (its standard checkpoint and data)")
+    p.add_argument("--tuned-baselines", action="store_true",
+                   help="also run the seed's code and the cut-down variant with repgeom's allocator settings")
     # worker arguments
+    p.add_argument("--allocator", choices=["default", "tuned"], default="default")
     p.add_argument("--worker")
     p.add_argument("--out")
     p.add_argument("--n", type=int)
@@ -435,6 +444,10 @@ def main():
     p.add_argument("--features")
     args = p.parse_args()
     if args.worker:
+        if args.allocator == "tuned":
+            from repgeom.steps._shell import tune_allocator
+
+            tune_allocator()
         res = WORKERS[args.worker](args)
         res["peak_gb"] = _vm_hwm_gb()
         print(json.dumps(res))

@@ -4,10 +4,11 @@
     python benchmarks/streamed_path.py --idx /data/mnist --sizes 20000 --models standard
 
 For each N (the first N test digits; beyond 10,000 the test set again, shifted by one pixel per copy),
-in a fresh process each: the features of every node of the models into Zarr stores (timed against one plain
-forward pass of the same images at the same thread count, and against writing the same bytes as plain files
--- the disk's floor: ~0.5 MB an image for the standard model, past the page cache's dirty limit at
-N=10,000 -- whichever is slower), then the streamed path of the models' nodes and
+in a fresh process each (its allocator tuned as every workflow step's is: ``steps._shell.tune_allocator``):
+the features of every node of the models into Zarr stores (timed against one plain forward pass of the same
+images at the same thread count, and against writing the same bytes as plain files -- the disk's floor:
+~0.28 MB an image for the standard model, its ReLU nodes being derived, not stored -- whichever is
+slower), then the streamed path of the models' nodes and
 the labels (timed, peak RSS), and the floor of its Gram stage: one BLAS ``syrk`` (``Z @ Z.T``) per distinct
 node on the same shapes, timed in the same process.  Prints time, peak memory and the ratios; asserts
 nothing about speed.
@@ -48,8 +49,8 @@ def write_floor(net, pix, nodes, pre, tmpdir):
 
     from repgeom import features
 
-    # one batch of the stored nodes (aliases left out), as the store's chunks hold them
-    _, feats, _, _ = next(features.iter_features(net, pix[:CHUNK_ROWS], nodes, CHUNK_ROWS, "cpu", preprocess=pre))
+    # one batch of the stored nodes (aliases and derived nodes left out), as the store's chunks hold them
+    _, feats, _ = next(features.iter_features(net, pix[:CHUNK_ROWS], nodes, CHUNK_ROWS, "cpu", preprocess=pre))
     folder = tempfile.mkdtemp(dir=tmpdir)
     os.sync()
     t0 = time.perf_counter()
@@ -71,6 +72,9 @@ def child(a):
     from repgeom import checkpoints, features, preprocess, store, streaming
     from repgeom.models import MODEL_KINDS, tutorial_kind_of
 
+    from repgeom.steps._shell import tune_allocator
+
+    tune_allocator()
     torch.set_num_threads(a.threads)
     pix, labels = images(a.idx, a.n)
     tmp = tempfile.mkdtemp(dir=a.tmpdir)
@@ -90,16 +94,17 @@ def child(a):
         t_write += write_floor(net, pix, nodes, pre, tmp)
         t0 = time.perf_counter()
         batches = features.iter_features(net, pix, nodes, CHUNK_ROWS, "cpu", preprocess=pre)
-        stored, aliases = store.write_features_store(path, batches, np.arange(a.n), labels, {}, CHUNK_ROWS)
+        _, layout = store.write_features_store(path, batches, np.arange(a.n), labels, {}, CHUNK_ROWS)
         t_features += time.perf_counter() - t0
         os.sync()
         g = store.open_group(path)
         first = {}
         for node in nodes:
-            source = aliases.get(node, node)
+            source = layout.source(node)  # (stored array, op): one RDM each
             if source not in first:
                 first[source] = len(sources)
-                sources.append(streaming.FeatureRDM(g[source], "euclidean", f"{m}/{source}"))
+                stored, op = source
+                sources.append(streaming.FeatureRDM(g[stored], "euclidean", f"{m}/{node}", op=op))
             mapping.append(first[source])
             names.append(f"{m}/{node}")
     sources.append(streaming.LabelsRDM(labels, 10, "euclidean"))
