@@ -38,7 +38,8 @@ def _derived_from(x, prev):
     if x.shape != prev.shape:
         return None
     for name, op in NODE_OPS.items():  # one row first: most candidates fail there, at a row's cost
-        if np.array_equal(op(prev[:1], np.empty_like(prev[:1])), x[:1]) and np.array_equal(op(prev, np.empty_like(prev)), x):
+        if (np.array_equal(op(prev[:1], np.empty_like(prev[:1])), x[:1])
+                and np.array_equal(op(prev, np.empty_like(prev)), x)):
             return name
     return None
 
@@ -99,20 +100,24 @@ def iter_features(model, images, nodes, batch_size=500, device="cpu", preprocess
     """
     pre, extractor = _prepared(model, nodes, device, preprocess, tracer)
     relu_of = networks.relu_inputs(model, nodes, tracer)
-    layout, buffers, by_construction = None, {}, set()
+    layout, buffers, by_construction, needed = None, {}, set(), list(nodes)
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
             x = torch.as_tensor(images[start:start + batch_size]).to(device)
             feats = extractor(pre(x))
             if layout is None:
                 shapes = {n: list(feats[n].shape[1:]) for n in nodes}
-            feats = {n: feats[n].reshape(len(x), -1).float().cpu().numpy() for n in nodes}
+            # to the host: every node on the first batch, then what is stored or checked (not a derived node
+            # the graph makes by its op: from a GPU that is a copy saved per batch)
+            feats = {n: feats[n].reshape(len(x), -1).float().cpu().numpy() for n in needed}
             first = layout is None
             if first:
                 layout = _layout(feats, nodes, _aliases({n: torch.from_numpy(v) for n, v in feats.items()}, nodes),
                                  shapes)
                 by_construction = {n for n, (prev, op) in layout.derived.items()
                                    if op == "relu" and relu_of.get(n) == prev}
+                copied = set(layout.aliases.values())  # an alias is checked against its node, derived or not
+                needed = [n for n in nodes if n not in by_construction or n in copied]
             out = {n: feats[n] for n in layout.stored(nodes)}
             ones = np.ones(len(x), dtype=np.float32)
             for n, v in out.items():  # before the relations: NaN breaks them, and this error says why
