@@ -239,11 +239,10 @@ def worker_path_streamed(args):
     store.write_features_store(fpath, batches, np.arange(args.n), labels, {"nodes": all_nodes}, chunk_rows=250)
     t1 = time.perf_counter()
     g = store.open_group(fpath)
-    layout = store.NodeLayout.from_attrs(dict(g.attrs))
-    distinct = list(dict.fromkeys(layout.source(n) for n in all_nodes))  # (stored array, op): one RDM each
-    sources = [streaming.FeatureRDM(g[n], "euclidean", f"{op}({n})" if op else n, op=op) for n, op in distinct]
+    per_node = streaming.feature_sources(g, all_nodes, "euclidean")  # one source per distinct RDM, repeated
+    sources = list({id(s): s for s in per_node}.values())
+    index = [sources.index(s) for s in per_node] + [len(sources)]
     sources.append(streaming.LabelsRDM(labels, 10, "euclidean"))
-    index = [distinct.index(layout.source(n)) for n in all_nodes] + [len(sources) - 1]
     block = streaming.block_for_budget(sources, args.n, 1.6e9, multiple=250)  # a path job's default: 0.8 x 2000 MB
     timings = {}
     comp = streaming.similarity(sources, args.n, "cosine", block=block, index=index, timings=timings)

@@ -79,7 +79,7 @@ def child(a):
     pix, labels = images(a.idx, a.n)
     tmp = tempfile.mkdtemp(dir=a.tmpdir)
     t_features = t_forward = t_write = 0.0
-    sources, mapping, names = [], [], []
+    sources, mapping = [], []
     for m in a.models:
         net = checkpoints.load_model(os.path.join(a.results, "checkpoints", f"{m}.pt"))
         kind = MODEL_KINDS[tutorial_kind_of(net)]
@@ -94,19 +94,13 @@ def child(a):
         t_write += write_floor(net, pix, nodes, pre, tmp)
         t0 = time.perf_counter()
         batches = features.iter_features(net, pix, nodes, CHUNK_ROWS, "cpu", preprocess=pre)
-        _, layout = store.write_features_store(path, batches, np.arange(a.n), labels, {}, CHUNK_ROWS)
+        store.write_features_store(path, batches, np.arange(a.n), labels, {}, CHUNK_ROWS)
         t_features += time.perf_counter() - t0
         os.sync()
-        g = store.open_group(path)
-        first = {}
-        for node in nodes:
-            source = layout.source(node)  # (stored array, op): one RDM each
-            if source not in first:
-                first[source] = len(sources)
-                stored, op = source
-                sources.append(streaming.FeatureRDM(g[stored], "euclidean", f"{m}/{node}", op=op))
-            mapping.append(first[source])
-            names.append(f"{m}/{node}")
+        per_node = streaming.feature_sources(store.open_group(path), nodes, "euclidean", name=m)
+        distinct = list({id(s): s for s in per_node}.values())  # one source per distinct RDM
+        mapping += [len(sources) + distinct.index(s) for s in per_node]
+        sources += distinct
     sources.append(streaming.LabelsRDM(labels, 10, "euclidean"))
     mapping.append(len(sources) - 1)
     block = a.block or streaming.block_for_budget(sources, a.n, a.budget_gb * 1e9, multiple=CHUNK_ROWS)

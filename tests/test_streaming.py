@@ -286,3 +286,20 @@ def test_entries_over_other_stimuli_are_refused_naming_both_stores(tmp_path):
                 "draw_as": "point"} for n in ("a", "b")]
     with pytest.raises(ValueError, match=r"b\.zarr holds other stimuli \(or another order\) than .*a\.zarr"):
         PathAnalysis()._entries(entries, "p")
+
+
+def test_feature_sources_share_one_source_per_distinct_rdm(tmp_path):
+    feats, labels = _features(60)
+    pre = feats["a"]
+    layout = store.NodeLayout(aliases={"copy": "post"}, derived={"post": ("pre", "relu")},
+                              shapes={"pre": [30], "post": [30], "copy": [30]})
+    path = str(tmp_path / "f.zarr")
+    store.write_features_store(path, iter([(0, {"pre": pre}, layout)]), np.arange(60), labels, {"model": "m"}, 60)
+    g = store.open_group(path)
+    opened = {}
+    got = streaming.feature_sources(g, ["pre", "post", "copy"], "euclidean", opened)
+    assert got[0] is not got[1] and got[1] is got[2] and len(opened) == 2
+    assert got[1].op == "relu" and got[1].name == "m/relu(pre)"
+    assert streaming.feature_sources(g, ["copy"], "euclidean", opened)[0] is got[1]  # shared across calls
+    with pytest.raises(ValueError, match="holds no features of node 'other'"):
+        streaming.feature_sources(g, ["other"], "euclidean")

@@ -137,23 +137,11 @@ class ModelEntry(EntryKind):
                             _hashable(self._nodes(ref, spec)))
 
     def stream_sources(self, path, layers, method, opened):
-        from .store import NodeLayout, open_group
-        from .streaming import FeatureRDM
+        from .store import open_group
+        from .streaming import feature_sources
 
         g = open_group(path)
-        attrs = dict(g.attrs)
-        layout = NodeLayout.from_attrs(attrs)
-        out = []
-        for layer in layers:
-            stored, op = layout.source(layer)
-            if stored not in g:
-                raise ValueError(f"{path} holds no features of node {layer!r} (stored: {g.array_names()})")
-            key = (path, stored, op)
-            if key not in opened:
-                name = f"{attrs.get('model', path)}/{stored if op is None else f'{op}({stored})'}"
-                opened[key] = FeatureRDM(g[stored], method, name, op=op)
-            out.append(opened[key])
-        return g["stim"][:], attrs, out
+        return g["stim"][:], dict(g.attrs), feature_sources(g, layers, method, opened)
 
 
 @ENTRY_KINDS.register("labels")

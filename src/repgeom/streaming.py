@@ -190,6 +190,33 @@ class FeatureRDM:
     block_itemsize = 4  # its RDM blocks are float32
 
 
+def feature_sources(group, layers: Sequence[str], method: str, opened: Optional[dict] = None,
+                    name: str = "") -> list:
+    """The :class:`FeatureRDM` of each of ``layers`` in an opened features store, in order: one per distinct
+    (stored array, op) -- an alias shares its node's source, a derived node (a ReLU) reads the node it is of.
+
+    ``opened``: a dict shared across calls (and stores: keyed by the store's path), so a path's entries over
+    one store share their sources; sources repeat in the list where layers share one.
+    """
+    from .store import NodeLayout
+
+    opened = {} if opened is None else opened
+    attrs = dict(group.attrs)
+    layout = NodeLayout.from_attrs(attrs)
+    where = getattr(group, "path", name)
+    out = []
+    for layer in layers:
+        stored, op = layout.source(layer)
+        if stored not in group:
+            raise ValueError(f"{where} holds no features of node {layer!r} (stored: {group.array_names()})")
+        key = (where, stored, op)
+        if key not in opened:
+            label = f"{name or attrs.get('model', where)}/{stored if op is None else f'{op}({stored})'}"
+            opened[key] = FeatureRDM(group[stored], method, label, op=op)
+        out.append(opened[key])
+    return out
+
+
 class LabelsRDM:
     """The one-hot labels RDM by an RDM method, block by block (its value for a same / other class pair)."""
 
