@@ -101,6 +101,36 @@ def test_every_resample_equals_comparing_the_resampled_matrices(method, block):
     np.testing.assert_allclose(fast, direct, rtol=0, atol=1e-13)
 
 
+class _CountedRows:
+    """An RDM source that is not in memory (as a stored cube's layer is): counts its reads."""
+
+    def __init__(self, matrix):
+        self.matrix, self.n, self.reads = matrix, len(matrix), 0
+
+    def rows(self, index):
+        self.reads += 1
+        return np.asarray(self.matrix[index], dtype=np.float64)
+
+
+@pytest.mark.parametrize("read_once", [True, False])
+def test_stored_rdms_are_read_once_when_they_fit_and_row_by_row_when_not(read_once, monkeypatch):
+    """Sources with their own ``rows`` (stored cubes) are read whole once when all fit the read-once budget,
+    else a row step at a time; every resample equals the definition either way (upper-triangle pairs)."""
+    rng = np.random.default_rng(3)
+    n = 45
+    mats = [rdm.compute(rng.standard_normal((n, 6)) + k * rng.standard_normal((n, 6)), "euclidean") for k in range(4)]
+    if not read_once:
+        monkeypatch.setattr(compare, "BOOTSTRAP_READ_ONCE", 0)
+    sources = [_CountedRows(m) for m in mats]
+    samples = rng.integers(0, n, size=(30, n))
+    fast = compare.bootstrap_similarity(sources, n, "cosine", samples, block=4)
+    direct = np.stack([compare.similarity(mats, n, "cosine", stim_index=s) for s in samples])
+    np.testing.assert_allclose(fast, direct, rtol=0, atol=1e-13)
+    assert [s.reads for s in sources] == ([1] * 4 if read_once else [sources[0].reads] * 4)
+    if not read_once:
+        assert sources[0].reads >= n // 4  # row steps of at most `block` rows
+
+
 @pytest.mark.parametrize("method", ["cosine", "corr"])
 def test_the_95_interval_covers_a_known_population_value_95_percent_of_the_time(method):
     """Gaussian class clusters seen by two 'layers' (x, and a noisy nonlinear map of x): the population value

@@ -314,44 +314,57 @@ def similarity_torch(rdms, method: str = "cosine", block: int = 1024) -> np.ndar
 
 
 BOOTSTRAP_BYTES = 64e6  # working set of bootstrap_similarity's pair products
+BOOTSTRAP_READ_ONCE = 512e6  # RDMs up to this many bytes (float64) are read whole once, not once per row step
 
 
 def bootstrap_similarity(rdms: Sequence, n: int, method: str, samples: np.ndarray, block: int = 256) -> np.ndarray:
     """(B, L, L) similarities of RDMs on B resamples of their stimuli (``samples``: B x m stimulus positions).
 
     An accumulated method reads each row block of the RDMs once for all B resamples: a resample counts each
-    pair of distinct original stimuli (p, q) w_p w_q times (w: how often each was drawn), so every statistic
-    is ``sum_p w_p sum_q w_q x_pq`` -- one GEMM of the block's pair products against all B weight vectors
-    (compute-bound) instead of B weighted passes over the block (memory-bound); and it leaves out
-    pairs of a stimulus with its own repeat, as :func:`pair_stats` with ``stim_index`` does (rsatoolbox's
-    ``subsample_pattern`` marks those NaN: "trivial to predict ... excluded").  Other methods run once per
-    resample.
+    pair of distinct original stimuli p < q w_p w_q times (w: how often each was drawn), so every statistic
+    is ``sum_p w_p sum_{q > p} w_q x_pq`` -- one GEMM of the block's pair products (each pair once: the
+    row's columns right of the diagonal) against all B weight vectors (compute-bound) instead of B weighted
+    passes over the block (memory-bound); and it leaves out pairs of a stimulus with its own repeat, as
+    :func:`pair_stats` with ``stim_index`` does (rsatoolbox's ``subsample_pattern`` marks those NaN:
+    "trivial to predict ... excluded").  Other methods run once per resample.
     """
     samples = np.asarray(samples)
     spec = COMPARISONS[method]
     if not isinstance(spec, AccumulatedComparison):
         return np.stack([similarity(rdms, n, method, block, stim_index=s) for s in samples])
     sources = [as_rows(r) for r in rdms]
+    if len(sources) * n * n * 8 <= BOOTSTRAP_READ_ONCE:  # a stored cube's row step would decode its chunk again
+        sources = [s if isinstance(s, MatrixRows) else MatrixRows(s.rows(slice(0, n))) for s in sources]
     L, B = len(sources), len(samples)
     weights = np.stack([np.bincount(s, minlength=n) for s in samples]).astype(np.float64)  # (B, n)
-    first, second = np.triu_indices(L)
-    # rows per step (at most `block`): the (pairs, rows, n) float64 products stay within BOOTSTRAP_BYTES
-    step = max(1, min(block, int(BOOTSTRAP_BYTES // (8 * n * len(first)))))
-    G = np.zeros((len(first), B))
+    first, second = np.triu_indices(L)  # row-major: (a, a), (a, a + 1), ..., (a, L - 1), then a + 1
+    P = len(first)
+    G = np.zeros((P, B))
     sums = np.zeros((L, B))
     count = np.zeros(B)
-    for i0, i1 in _blocks(n, step):
-        rows = np.stack([s.rows(slice(i0, i1)) for s in sources]).astype(np.float64, copy=False)  # (L, b, n)
-        valid = ~np.isnan(rows).any(axis=0)
-        valid[np.arange(i1 - i0), np.arange(i0, i1)] = False
+    # one buffer of pair products, reused: rows per step (at most `block`) so (P, rows, columns) fits in it
+    buffer = np.empty(max(int(BOOTSTRAP_BYTES // 8), P * n))
+    i0 = 0
+    while i0 < n:
+        m = n - i0  # columns i0 .. n - 1: of row p only those q > p are pairs
+        i1 = min(n, i0 + max(1, min(block, len(buffer) // (P * m))))
+        b = i1 - i0
+        rows = np.stack([s.rows(slice(i0, i1))[:, i0:] for s in sources]).astype(np.float64, copy=False)  # (L, b, m)
+        valid = ~np.isnan(rows).any(axis=0) & np.triu(np.ones((b, m), dtype=bool), 1)
         rows[:, ~valid] = 0.0
-        w_rows = weights[:, i0:i1].T  # (b, B): how often each row's stimulus was drawn
+        w_cols = np.ascontiguousarray(weights[:, i0:].T)  # (m, B)
+        w_rows = w_cols[:b]  # (b, B): how often each row's stimulus was drawn
+        products = buffer[:P * b * m].reshape(P, b, m)
+        k = 0
+        for a in range(L):  # the pairs (a, a..L-1) are contiguous in triu order
+            np.multiply(rows[a], rows[a:], out=products[k:k + L - a])
+            k += L - a
         # sum_p w_p sum_q w_q x_pq for every resample at once: one GEMM against the weights, then the rows' weights
-        products = rows[first] * rows[second]  # (pairs, b, n)
-        G += np.einsum("kpb,pb->kb", (products.reshape(-1, n) @ weights.T).reshape(len(first), i1 - i0, B), w_rows)
-        sums += np.einsum("lpb,pb->lb", (rows.reshape(-1, n) @ weights.T).reshape(L, i1 - i0, B), w_rows)
-        count += np.einsum("pb,pb->b", valid.astype(np.float64) @ weights.T, w_rows)
+        G += np.einsum("kpb,pb->kb", (products.reshape(-1, m) @ w_cols).reshape(P, b, B), w_rows)
+        sums += np.einsum("lpb,pb->lb", (rows.reshape(-1, m) @ w_cols).reshape(L, b, B), w_rows)
+        count += np.einsum("pb,pb->b", valid.astype(np.float64) @ w_cols, w_rows)
+        i0 = i1
     full = np.empty((B, L, L))
     full[:, first, second] = G.T
     full[:, second, first] = G.T
-    return np.stack([spec.from_stats(full[b] / 2.0, sums[:, b] / 2.0, count[b] / 2.0) for b in range(B)])
+    return np.stack([spec.from_stats(full[b], sums[:, b], count[b]) for b in range(B)])
