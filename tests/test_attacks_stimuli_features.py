@@ -192,6 +192,23 @@ def test_a_relu6_that_looks_like_a_relu_on_the_first_batch_is_caught_on_the_next
         next(batches)
 
 
+def test_non_finite_activations_are_an_error_naming_the_node_and_huge_finite_ones_are_not():
+    """A NaN or inf anywhere in a stored node stops the stream with the node and the images; finite values
+    whose column sums overflow float32 (the fast check) pass the exact check."""
+    lin = torch.nn.Linear(4, 3)
+    with torch.no_grad():
+        lin.weight.copy_(torch.eye(3, 4)), lin.bias.zero_()
+    net = torch.nn.Sequential(collections.OrderedDict(lin=lin, out=torch.nn.Tanh()))
+    x = np.ones((40, 4), dtype=np.float32)
+    x[:, 0] = 3e38  # finite; 20 of them sum to inf in float32
+    assert len(list(features.iter_features(net, x, ["lin", "out"], 20))) == 2
+    x[27, 1] = np.nan  # times the zero weights too: all 3 units of image 27
+    batches = features.iter_features(net, x, ["lin", "out"], 20)
+    next(batches)
+    with pytest.raises(ValueError, match=r"node 'lin': 3 non-finite activations \(NaN or inf\) in images 20\.\.39"):
+        next(batches)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
 def test_cuda_features_match_cpu(data, trained):
     x = mnist.normalize(data.test_images[:64])

@@ -119,10 +119,11 @@ def iter_features(model, images, nodes, batch_size=500, device="cpu", preprocess
                 copied = set(layout.aliases.values())  # an alias is checked against its node, derived or not
                 needed = [n for n in nodes if n not in by_construction or n in copied]
             out = {n: feats[n] for n in layout.stored(nodes)}
-            ones = np.ones(len(x), dtype=np.float32)
             for n, v in out.items():  # before the relations: NaN breaks them, and this error says why
-                # finite column sums (one BLAS pass) mean every value is finite; else the exact check
-                if not np.isfinite(ones @ v).all() and not np.isfinite(v).all():
+                # finite column sums (one pass) mean every value is finite; else the exact check.  numpy's
+                # reduction, not a BLAS product: BLAS worker threads spin after each call, taking the core
+                # the store's writer runs on (docs/decisions.md)
+                if not np.isfinite(np.add.reduce(v, axis=0)).all() and not np.isfinite(v).all():
                     bad = int((~np.isfinite(v)).sum())
                     raise ValueError(f"node {n!r}: {bad} non-finite activations (NaN or inf) in images "
                                      f"{start}..{start + len(x) - 1}; the network's output is not usable here")
