@@ -62,10 +62,13 @@ def test_constant_rows_give_nan_correlation_like_rsatoolbox(dtype):
     assert not np.isnan(rdm.compute(X.astype(dtype), "euclidean")).any()
 
 
-def test_matrix_is_symmetric_with_zero_diagonal():
+@pytest.mark.parametrize("block", [None, 32])
+def test_matrix_is_symmetric_with_zero_diagonal(block, monkeypatch):
+    """Exactly, in one product and in row blocks, with mirror strips that do and don't divide N."""
+    monkeypatch.setattr(rdm, "MIRROR_STRIP", 50)
     X = _features(131, 20)
     for method in ("euclidean", "correlation"):
-        D = rdm.compute(X.astype(np.float32), method, block=32)
+        D = rdm.compute(X.astype(np.float32), method, block=block)
         assert np.array_equal(D, D.T)
         assert np.all(np.diag(D) == 0)
 

@@ -42,6 +42,7 @@ from .registry import Registry
 RDM_METHODS = Registry("RDM method")
 
 FULL_MAX = 16384  # stimuli up to which the whole Gram is one symmetric product
+MIRROR_STRIP = 512  # rows per strip when the upper triangle is copied onto the lower
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,13 @@ class _NumpyOps:
 
     @staticmethod
     def mirror_upper(D):
-        """The upper triangle copied onto the lower (exact symmetry of a diagonal block)."""
-        i, j = np.tril_indices(D.shape[0], -1)
-        D[i, j] = D[j, i]
+        """The upper triangle copied onto the lower (exact symmetry), in strips: small index arrays at any N."""
+        n = D.shape[0]
+        for r0 in range(0, n, MIRROR_STRIP):
+            r1 = min(r0 + MIRROR_STRIP, n)
+            D[r0:r1, :r0] = D[:r0, r0:r1].T
+            i, j = np.tril_indices(r1 - r0, -1)
+            D[r0 + i, r0 + j] = D[r0 + j, r0 + i]
         return D
 
 
@@ -115,8 +120,12 @@ class _TorchOps:
     def mirror_upper(D):
         import torch
 
-        i, j = torch.tril_indices(D.shape[0], D.shape[0], -1, device=D.device)
-        D[i, j] = D[j, i]
+        n = D.shape[0]
+        for r0 in range(0, n, MIRROR_STRIP):
+            r1 = min(r0 + MIRROR_STRIP, n)
+            D[r0:r1, :r0] = D[:r0, r0:r1].T
+            i, j = torch.tril_indices(r1 - r0, r1 - r0, -1, device=D.device)
+            D[r0 + i, r0 + j] = D[r0 + j, r0 + i]
         return D
 
 
@@ -198,7 +207,9 @@ def gram_rdm(Z, method: GramMethod, P: int, block: int = FULL_MAX, ops=NUMPY_OPS
     if block >= n:
         G = Z @ Z.T  # numpy: BLAS syrk
         sq = G.diagonal().clone() if ops is TORCH_OPS else G.diagonal().copy()
-        return method.finish(G, sq, sq, P, ops)
+        # the finish adds a_i then a_j to entry (i, j), a_j then a_i to (j, i): mirrored, the RDM is exactly
+        # symmetric (as in row blocks, and as rsatoolbox's upper-triangle vector implies)
+        return ops.mirror_upper(method.finish(G, sq, sq, P, ops))
     spans = _spans(n, block)
     diag_blocks = [Z[i0:i1] @ Z[i0:i1].T for i0, i1 in spans]
     sq = [(blk.diagonal().clone() if ops is TORCH_OPS else blk.diagonal().copy()) for blk in diag_blocks]
