@@ -43,7 +43,7 @@ def feature_rdms(features, method: str, nodes: list, block=None, device="cpu", p
             if progress:
                 progress(f"rdm {method}: {node} (P={P})")
         elif progress:
-            progress(f"rdm {method}: {node} = {source[0]} (identical activations)")
+            progress(f"rdm {method}: {node} = {layout.aliases.get(node, source[0])} (identical activations)")
         yield last[source]
 
 

@@ -70,6 +70,18 @@ class DirectMethod:
     description: str = ""
 
 
+def _mirror_upper(D, tril_indices):
+    """``D`` (numpy or torch) with its upper triangle copied onto the lower (exact symmetry), in strips of
+    ``MIRROR_STRIP`` rows so the index arrays stay small at any N; ``tril_indices(m)``: the back-end's."""
+    n = D.shape[0]
+    for r0 in range(0, n, MIRROR_STRIP):
+        r1 = min(r0 + MIRROR_STRIP, n)
+        D[r0:r1, :r0] = D[:r0, r0:r1].T
+        i, j = tril_indices(r1 - r0)
+        D[r0 + i, r0 + j] = D[r0 + j, r0 + i]
+    return D
+
+
 class _NumpyOps:
     @staticmethod
     def clamp_min_(G, value):
@@ -87,14 +99,7 @@ class _NumpyOps:
 
     @staticmethod
     def mirror_upper(D):
-        """The upper triangle copied onto the lower (exact symmetry), in strips: small index arrays at any N."""
-        n = D.shape[0]
-        for r0 in range(0, n, MIRROR_STRIP):
-            r1 = min(r0 + MIRROR_STRIP, n)
-            D[r0:r1, :r0] = D[:r0, r0:r1].T
-            i, j = np.tril_indices(r1 - r0, -1)
-            D[r0 + i, r0 + j] = D[r0 + j, r0 + i]
-        return D
+        return _mirror_upper(D, lambda m: np.tril_indices(m, -1))
 
 
 class _TorchOps:
@@ -120,13 +125,7 @@ class _TorchOps:
     def mirror_upper(D):
         import torch
 
-        n = D.shape[0]
-        for r0 in range(0, n, MIRROR_STRIP):
-            r1 = min(r0 + MIRROR_STRIP, n)
-            D[r0:r1, :r0] = D[:r0, r0:r1].T
-            i, j = torch.tril_indices(r1 - r0, r1 - r0, -1, device=D.device)
-            D[r0 + i, r0 + j] = D[r0 + j, r0 + i]
-        return D
+        return _mirror_upper(D, lambda m: torch.tril_indices(m, m, -1, device=D.device))
 
 
 NUMPY_OPS, TORCH_OPS = _NumpyOps(), _TorchOps()

@@ -373,10 +373,7 @@ class NodeLayout:
     def source(self, node: str) -> tuple:
         """(stored array, op name or None) whose values, op applied, are ``node``'s."""
         node = self.aliases.get(node, node)
-        if node in self.derived:
-            stored, op = self.derived[node]
-            return stored, op
-        return node, None
+        return tuple(self.derived[node]) if node in self.derived else (node, None)
 
     def stored(self, nodes) -> list:
         """The nodes of ``nodes`` that are arrays of the store, in order."""
@@ -410,7 +407,7 @@ def read_node(group, node: str) -> np.ndarray:
     stored, op = NodeLayout.from_attrs(dict(g.attrs)).source(node)
     if stored not in g:
         raise ValueError(f"node {node!r} is not in the features store (it has {dict(g.attrs).get('nodes')})")
-    X = np.array(g[stored][:], dtype=np.float32)
+    X = np.asarray(g[stored][:], dtype=np.float32)  # a fresh array from the store: the op may work in place
     return apply_node_op(X.reshape(len(X), -1), op)
 
 
