@@ -192,6 +192,24 @@ def test_a_relu6_that_looks_like_a_relu_on_the_first_batch_is_caught_on_the_next
         next(batches)
 
 
+def test_relus_the_traced_graph_computes_are_not_rechecked(monkeypatch):
+    """A ReLU module's output is the ReLU of its input in the FX graph: later batches skip its recomputation;
+    with forward hooks (no graph to read) every derived node is checked."""
+    seen = []
+    check = features._check_layout
+    monkeypatch.setattr(features, "_check_layout",
+                        lambda feats, layout, start, buffers, by_construction=(): seen.append(set(by_construction))
+                        or check(feats, layout, start, buffers, by_construction))
+    net = torch.nn.Sequential(collections.OrderedDict(lin=torch.nn.Linear(8, 8), act=torch.nn.ReLU(),
+                                                      out=torch.nn.Linear(8, 3)))
+    x = np.random.default_rng(0).standard_normal((20, 8)).astype(np.float32)
+    for tracer, skipped in [("fx", {"act"}), ("hooks", set())]:
+        seen.clear()
+        batches = list(features.iter_features(net, x, ["lin", "act", "out"], 10, tracer=tracer))
+        assert batches[0][2].derived == {"act": ("lin", "relu")}
+        assert seen == [skipped]  # one later batch, checked for every derived node but these
+
+
 def test_non_finite_activations_are_an_error_naming_the_node_and_huge_finite_ones_are_not():
     """A NaN or inf anywhere in a stored node stops the stream with the node and the images; finite values
     whose column sums overflow float32 (the fast check) pass the exact check."""

@@ -1,6 +1,6 @@
 import torch
 
-from repgeom import networks, nodes
+from repgeom import networks, nodes, store
 from repgeom.models import MODEL_KINDS
 
 # As the tutorial prints them (get_graph_node_names(model)[0]).
@@ -114,14 +114,16 @@ class _Activations(torch.nn.Module):
         return a + b + c + d + e + f
 
 
-def test_relu_inputs_are_read_from_the_traced_graph():
-    assert networks.relu_inputs(networks.Net(), TUTORIAL_FEEDFORWARD) == {"relu": "conv1", "relu_1": "conv2",
-                                                                          "relu_2": "fc1"}
-    assert networks.relu_inputs(networks.RecurrentNet(), TUTORIAL_RECURRENT) == {
-        f"relu{s}": f"add{s}" for s in ["", "_1", "_2", "_3", "_4"]}
+def test_graph_derived_nodes_are_read_from_the_traced_graph():
+    relu = lambda pairs: {n: (prev, "relu") for n, prev in pairs.items()}  # noqa: E731
+    assert networks.graph_derived(networks.Net(), TUTORIAL_FEEDFORWARD) == relu({"relu": "conv1", "relu_1": "conv2",
+                                                                                 "relu_2": "fc1"})
+    assert networks.graph_derived(networks.RecurrentNet(), TUTORIAL_RECURRENT) == relu({
+        f"relu{s}": f"add{s}" for s in ["", "_1", "_2", "_3", "_4"]})
     names = networks.node_names(_Activations())
     # ReLU6, leaky ReLU: not ReLUs; the ReLU of h + input is of ``add``, which is not asked for here
-    assert networks.relu_inputs(_Activations(), names) == {"relu": "lin", "act": "lin", "relu_1": "lin",
-                                                           "relu_2": "add"}
-    assert networks.relu_inputs(_Activations(), ["lin", "relu", "relu_2"]) == {"relu": "lin"}
-    assert networks.relu_inputs(networks.Net(), TUTORIAL_FEEDFORWARD, tracer="hooks") == {}
+    assert networks.graph_derived(_Activations(), names) == relu({"relu": "lin", "act": "lin", "relu_1": "lin",
+                                                                  "relu_2": "add"})
+    assert networks.graph_derived(_Activations(), ["lin", "relu", "relu_2"]) == relu({"relu": "lin"})
+    assert networks.graph_derived(networks.Net(), TUTORIAL_FEEDFORWARD, tracer="hooks") == {}
+    assert set(networks.GRAPH_OPS) <= set(store.NODE_OPS)  # every op the graph is read for can be recomputed

@@ -65,7 +65,7 @@ def _check_layout(feats, layout, start, buffers, by_construction=()):
     """A later batch keeps the first batch's relations (else the model is not what they assumed).
 
     Derived nodes in ``by_construction`` (the traced graph computes them by their op from their stored
-    node: :func:`repgeom.networks.relu_inputs`) need no check; the others are recomputed into ``buffers``
+    node: :func:`repgeom.networks.graph_derived`) need no check; the others are recomputed into ``buffers``
     ({node: array} reused across batches) and compared.  (A ReLU6 that saw no value above 6 in the first
     batch looks like a ReLU there: this is where it is caught.)"""
     for node, prev in layout.aliases.items():
@@ -99,7 +99,7 @@ def iter_features(model, images, nodes, batch_size=500, device="cpu", preprocess
     every other) stores are in the dict; it says where the aliased and derived nodes' values are.
     """
     pre, extractor = _prepared(model, nodes, device, preprocess, tracer)
-    relu_of = networks.relu_inputs(model, nodes, tracer)
+    in_graph = networks.graph_derived(model, nodes, tracer)
     layout, buffers, by_construction, needed = None, {}, set(), list(nodes)
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
@@ -114,8 +114,7 @@ def iter_features(model, images, nodes, batch_size=500, device="cpu", preprocess
             if first:
                 layout = _layout(feats, nodes, _aliases({n: torch.from_numpy(v) for n, v in feats.items()}, nodes),
                                  shapes)
-                by_construction = {n for n, (prev, op) in layout.derived.items()
-                                   if op == "relu" and relu_of.get(n) == prev}
+                by_construction = {n for n, source in layout.derived.items() if in_graph.get(n) == tuple(source)}
                 copied = set(layout.aliases.values())  # an alias is checked against its node, derived or not
                 needed = [n for n in nodes if n not in by_construction or n in copied]
             out = {n: feats[n] for n in layout.stored(nodes)}

@@ -132,9 +132,15 @@ def _is_relu(graph_module, node) -> bool:
     return False
 
 
-def relu_inputs(model, nodes, tracer="fx") -> dict:
-    """{node: its input node} for each of ``nodes`` that the traced graph computes as a ReLU of another of
-    ``nodes`` (its only tensor argument): so its values are that node's ReLU by construction, every batch.
+# How the traced graph computes each op of :data:`repgeom.store.NODE_OPS` (by that name): a recogniser of an
+# FX node.  A node the graph computes so from another asked-for node is derived by construction.
+GRAPH_OPS = {"relu": _is_relu}
+
+
+def graph_derived(model, nodes, tracer="fx") -> dict:
+    """{node: (input node, op)} for each of ``nodes`` that the traced graph computes as an op of
+    :data:`GRAPH_OPS` (a ReLU) of another of ``nodes`` (its only tensor argument): so its values are that
+    op of that node by construction, every batch.
 
     Only for FX-traced networks (hooks see module outputs, not what feeds them): ``{}`` for ``"hooks"``.
     """
@@ -146,11 +152,12 @@ def relu_inputs(model, nodes, tracer="fx") -> dict:
     out = {}
     for name in nodes:
         fx_node = named.get(name)
-        if fx_node is None or not _is_relu(graph_module, fx_node):
+        if fx_node is None:
             continue
+        op = next((op for op, recognise in GRAPH_OPS.items() if recognise(graph_module, fx_node)), None)
         args = [a for a in fx_node.args if isinstance(a, torch.fx.Node)]
-        if len(args) == 1 and name_of.get(args[0]) in wanted:
-            out[name] = name_of[args[0]]
+        if op and len(args) == 1 and name_of.get(args[0]) in wanted:
+            out[name] = (name_of[args[0]], op)
     return out
 
 
