@@ -8,6 +8,8 @@ RDM panels) a copy of the run gets the edit in its config.yaml and ``snakemake -
 edit touches: wall time of the whole command (start-up included) and the jobs it ran.  The seed's side:
 benchmarks/tutorial_way.py runs the seed's analysis cells once, in one warm process, on the same checkpoints,
 and an edit costs the cells a notebook user re-executes for it (imports and model loading not counted).
+Also printed: Snakemake's own start-up on the finished run (``snakemake -n``: its imports, parsing, the DAG
+and the up-to-date checks), a floor no rerun of the workflow can go under, whatever its jobs cost.
 Prints figures; asserts nothing.  The copies hard-link the feature stores (never written in place: a job
 that remakes one removes it first) and copy everything else.
 """
@@ -118,6 +120,18 @@ def job_counts(log):
     return counts
 
 
+def job_seconds(folder, since):
+    """{job's benchmark file (relative): seconds} for the jobs whose benchmark files were written after ``since``."""
+    out = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            if name.endswith(".tsv") and os.path.getmtime(path) >= since:
+                with open(path) as f:
+                    out[os.path.relpath(path, folder)[:-4]] = float(f.read().splitlines()[1].split("\t")[0])
+    return out
+
+
 def seed_cells(run, threads):
     out = tempfile.mkdtemp(prefix="repgeom-seed-")
     cmd = [sys.executable, os.path.join(HERE, "tutorial_way.py"), "--results", os.path.join(run, "results"),
@@ -141,6 +155,8 @@ def main():
     noop, log = snakemake(run, "-n")
     if job_counts(log):
         sys.exit(f"{run} is not finished (snakemake -n plans {job_counts(log)}): run snakemake there first")
+    noop = min([noop] + [snakemake(run, "-n")[0] for _ in range(2)])
+    print(f"Snakemake's own start-up (snakemake -n on the finished run, best of 3): {noop:.1f} s")
     if a.at_scale:
         cells, edits = {}, EDITS_AT_SCALE
         print("the seed's touched cells: its path cell over 10,000 images does not run in 24 GB")
@@ -159,20 +175,25 @@ def main():
             yaml.safe_dump(cfg, f, sort_keys=False)
         _, plan = snakemake(folder, "-n", "--quiet", "rules")
         counts = {k: v for k, v in job_counts(plan).items() if k not in ("all", "total")}
+        started = time.time()
         wall, _ = snakemake(folder)
         rows.append((title, counts, wall, touched))
-        print(f"\n{title}\n  workflow: {wall:5.1f} s, {sum(counts.values())} jobs {counts}", flush=True)
+        jobs = job_seconds(os.path.join(folder, "results", "benchmarks"), started)
+        print(f"\n{title}\n  workflow: {wall:5.1f} s, {sum(counts.values())} jobs {counts}\n"
+              f"  the jobs' own times (Snakemake's benchmark files): {sum(jobs.values()):.1f} s in all; longest: "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(jobs.items(), key=lambda kv: -kv[1])[:3]), flush=True)
         if touched is not None:
             seed = sum(cells[c] for c in touched)
             print(f"  seed's touched cells: {seed:5.1f} s ({'; '.join(touched)})\n"
                   f"  ratio (seed / workflow): {seed / wall:.2f}", flush=True)
         shutil.rmtree(folder, ignore_errors=True)
-    print("\n| edit | workflow rerun | jobs | seed's touched cells | seed / workflow |\n|---|---|---|---|---|")
+    print("\n| edit | workflow rerun | jobs | of which Snakemake's start-up | seed's touched cells | seed / workflow |"
+          "\n|---|---|---|---|---|---|")
     for title, counts, wall, touched in rows:
         seed = None if touched is None else sum(cells[c] for c in touched)
-        print(f"| {title} | {wall:.1f} s | {sum(counts.values())} | "
-              + ("can't run (memory) | - |" if seed is None else f"{seed:.1f} s ({len(touched)} cells) | "
-                 f"{seed / wall:.2f} |"))
+        cells_run = None if touched is None else f"{len(touched)} cell" + ("s" if len(touched) > 1 else "")
+        print(f"| {title} | {wall:.1f} s | {sum(counts.values())} | {noop:.1f} s | "
+              + ("can't run (memory) | - |" if seed is None else f"{seed:.1f} s ({cells_run}) | {seed / wall:.2f} |"))
 
 
 if __name__ == "__main__":
