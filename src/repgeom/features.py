@@ -114,7 +114,7 @@ def iter_features(model, images, nodes, batch_size=500, device="cpu", preprocess
             if first:
                 layout = _layout(feats, nodes, _aliases({n: torch.from_numpy(v) for n, v in feats.items()}, nodes),
                                  shapes)
-                by_construction = {n for n, source in layout.derived.items() if in_graph.get(n) == tuple(source)}
+                by_construction = {n for n in layout.derived if in_graph.get(n) == layout.source(n)}
                 copied = set(layout.aliases.values())  # an alias is checked against its node, derived or not
                 needed = [n for n in nodes if n not in by_construction or n in copied]
             out = {n: feats[n] for n in layout.stored(nodes)}
