@@ -99,7 +99,7 @@ def main():
     cuda = torch.cuda.is_available()
     devices = (["cuda"] if cuda else []) + ["cpu"]
     gpu = torch.cuda.get_device_name(0) if cuda else "none"
-    print(f"TF32 off (repgeom.networks.strict_float32). torch {torch.__version__}, CUDA: {gpu}, "
+    print(f"TF32 off (repgeom.devices.strict_float32). torch {torch.__version__}, CUDA: {gpu}, "
           f"CPU threads {torch.get_num_threads()}, cores {os.cpu_count()}", flush=True)
     images, labels, note = load_images(a.n)
     print(f"N={a.n}: {note}", flush=True)
@@ -144,7 +144,7 @@ def main():
         for dev in ("cuda", "cpu"):
             torch.manual_seed(1)
             t0 = time.perf_counter()
-            m, _ = training.train("feedforward", data.train_images, data.train_labels,
+            m, _ = weights.train("feedforward", data.train_images, data.train_labels,
                                   training.Recipe(epochs=2), device=dev)
             dt = time.perf_counter() - t0
             acc, n = training.accuracy(m.cpu(), mnist.normalize(data.test_images), data.test_labels)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import REPO
-from repgeom import attacks, features, mnist, networks, nodes, preprocess, stimuli, training
+from repgeom import attacks, features, mnist, networks, nodes, preprocess, stimuli, training, weights
 from repgeom.models import MNIST_PREPROCESS, MODEL_KINDS
 
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
@@ -21,7 +21,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def trained(data):
-    model, _ = training.train("feedforward", data.train_images[:1280], data.train_labels[:1280],
+    model, _ = weights.train("feedforward", data.train_images[:1280], data.train_labels[:1280],
                               training.Recipe(epochs=1))
     return model.eval()
 

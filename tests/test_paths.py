@@ -69,7 +69,7 @@ def test_torch_comparison_equals_numpy_comparison(method):
 
     mats = _rdms()
     mats[1][3, 5] = mats[1][5, 3] = np.nan
-    got = cmp.similarity_torch([torch.from_numpy(m) for m in mats], method, block=9)
+    got = cmp.similarity([torch.from_numpy(m) for m in mats], 40, method, block=9, device="torch-cpu")
     assert np.allclose(got, cmp.similarity(mats, 40, method), rtol=1e-12, atol=1e-12)
 
 

@@ -68,10 +68,7 @@ def _entries(seed=0, n=40):
 
 def test_a_bootstrap_is_identical_for_its_seed_and_differs_for_another():
     entries = _entries()
-    point = paths.path(entries, 40)
-    a = paths.bootstrap(entries, 40, point, n_boot=30, seed=5)
-    b = paths.bootstrap(entries, 40, point, n_boot=30, seed=5)
-    c = paths.bootstrap(entries, 40, point, n_boot=30, seed=6)
+    a, b, c = (paths.compute([entries], 40, n_boot=30, boot_seed=seed).bootstrap for seed in (5, 5, 6))
     for key in ("samples", "distance", "embedding"):
         assert np.array_equal(a[key], b[key]), key
     assert not np.array_equal(a["samples"], c["samples"]) and not np.allclose(a["distance"], c["distance"])
@@ -86,7 +83,7 @@ def test_a_bootstrap_is_identical_for_its_seed_and_differs_for_another():
 @pytest.mark.parametrize("block", [256, 7, 1])
 def test_every_resample_equals_comparing_the_resampled_matrices(method, block):
     """The one-GEMM-for-all-resamples accumulation against the definition, resample by resample: float32 and
-    float64 RDMs, a NaN pair (left out of every resample that draws it), row steps that do and don't divide n."""
+    float64 RDMs, a NaN pair (left out of every resample that draws it), blocks that do and don't divide n."""
     rng = np.random.default_rng(0)
     n = 61
     X = rng.standard_normal((n, 7))
@@ -112,23 +109,20 @@ class _CountedRows:
         return np.asarray(self.matrix[index], dtype=np.float64)
 
 
-@pytest.mark.parametrize("read_once", [True, False])
-def test_stored_rdms_are_read_once_when_they_fit_and_row_by_row_when_not(read_once, monkeypatch):
-    """Sources with their own ``rows`` (stored cubes) are read whole once when all fit the read-once budget,
-    else a row step at a time; every resample equals the definition either way (upper-triangle pairs)."""
+@pytest.mark.parametrize("block", [None, 4])
+def test_stored_rdms_are_read_once_in_one_block_and_block_by_block_in_several(block):
+    """Sources with their own ``rows`` (stored cubes) are read whole once when the walk is one block, else one
+    row block per block pair; every resample equals the definition either way (upper-triangle pairs)."""
     rng = np.random.default_rng(3)
     n = 45
     mats = [rdm.compute(rng.standard_normal((n, 6)) + k * rng.standard_normal((n, 6)), "euclidean") for k in range(4)]
-    if not read_once:
-        monkeypatch.setattr(compare, "BOOTSTRAP_READ_ONCE", 0)
     sources = [_CountedRows(m) for m in mats]
     samples = rng.integers(0, n, size=(30, n))
-    fast = compare.bootstrap_similarity(sources, n, "cosine", samples, block=4)
+    fast = compare.bootstrap_similarity(sources, n, "cosine", samples, block=block)
     direct = np.stack([compare.similarity(mats, n, "cosine", stim_index=s) for s in samples])
     np.testing.assert_allclose(fast, direct, rtol=0, atol=1e-13)
-    assert [s.reads for s in sources] == ([1] * 4 if read_once else [sources[0].reads] * 4)
-    if not read_once:
-        assert sources[0].reads >= n // 4  # row steps of at most `block` rows
+    spans = 1 if block is None else -(-n // block)
+    assert [s.reads for s in sources] == [spans * (spans + 1) // 2] * 4
 
 
 @pytest.mark.parametrize("method", ["cosine", "corr"])

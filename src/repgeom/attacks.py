@@ -35,7 +35,7 @@ def _check_eps(eps):
 def fgsm(network, pixels, labels, eps, batch_size=500):
     """FGSM images in pixel space against ``network`` (preprocessing included), in whatever mode it is in."""
     _check_eps(eps)
-    from .networks import strict_float32
+    from .devices import strict_float32
 
     strict_float32(pixels.device)
     out = []

@@ -10,6 +10,7 @@ the tutorial kinds.  Every other kind gets the bare unpickler: tensors and
 containers, nothing else.
 """
 
+import json
 import os
 import pickle
 import re
@@ -17,6 +18,7 @@ import re
 import torch
 import torch.nn as nn
 
+from . import preprocess
 from .errors import CheckpointRefused
 from .models import MODEL_KINDS, tutorial_build_of, tutorial_kind_of
 
@@ -141,3 +143,16 @@ def read_normalised(path):
     if not (isinstance(obj, dict) and obj.get("format") == FORMAT):
         raise CheckpointRefused(f"{path}: not a repgeom normalised checkpoint")
     return obj["kind"], obj["build"]
+
+
+def load_checkpoint(path, record_path):
+    """(network in eval mode, its record): the normalised checkpoint a ``prepare_model`` job wrote."""
+    with open(record_path) as f:
+        record = json.load(f)
+    return load_model(path, kind=record["kind"], build=record["build"]), record
+
+
+def load_network(path, record_path):
+    """(network with its preprocessing in front: pixels in, outputs out; the bare network; its record)."""
+    net, record = load_checkpoint(path, record_path)
+    return preprocess.network(net, record["preprocess"]), net, record

@@ -19,7 +19,20 @@ import os
 import sys
 
 import jsonschema
+import numpy as np
 import yaml
+
+from . import analyses, mnist, training
+from .dimreduction import REDUCTIONS
+from .entries import RESERVED_NAMES
+from .mnist import IDX_FILES, MnistUnavailable, _find_idx, has_idx, idx_header
+from .models import CHECKPOINT_SCHEMA, MODEL_KINDS, SEEDS_SCHEMA
+from .names import Names
+from .plan import Plan
+from .preprocess import SCHEMA as PREPROCESS_SCHEMA
+from .rdm import METHOD_SCHEMA, RDM_METHODS, method_id
+from .references import REFERENCE_FORMATS, format_of
+from .stimuli import STIMULUS_KINDS
 
 
 class ConfigError(ValueError):
@@ -86,14 +99,6 @@ REFERENCE_SCHEMA_KEYS = {
 
 def assemble(base: dict) -> dict:
     """The full schema: ``base`` (the YAML file) completed from the registries."""
-    from . import analyses, mnist, training
-    from .entries import RESERVED_NAMES
-    from .models import CHECKPOINT_SCHEMA, MODEL_KINDS, SEEDS_SCHEMA
-    from .preprocess import SCHEMA as PREPROCESS_SCHEMA
-    from .rdm import RDM_METHODS
-    from .references import REFERENCE_FORMATS
-    from .stimuli import STIMULUS_KINDS
-
     schema = copy.deepcopy(base)
     props = schema["properties"]
     schema.setdefault("$defs", {})["nodes"] = NODES_SCHEMA
@@ -133,8 +138,11 @@ def assemble(base: dict) -> dict:
         "properties": {"kind": {"type": "string", "enum": STIMULUS_KINDS.names(), "description": "; ".join(
             f"{k} = {STIMULUS_KINDS[k].description}" for k in STIMULUS_KINDS)}}}
 
+    schema["$defs"]["rdm_method"] = {**METHOD_SCHEMA, "description": METHOD_SCHEMA["description"] + "; " + "; ".join(
+        f"{k} = {RDM_METHODS[k].description}" + (f" (parameters {sorted(RDM_METHODS[k].params)})"
+                                                  if RDM_METHODS[k].params else "") for k in RDM_METHODS)}
     rdms = props["rdms"]["additionalProperties"]["properties"]
-    rdms["method"]["enum"] = RDM_METHODS.names()
+    rdms["method"] = {"$ref": "#/$defs/rdm_method", "default": "correlation"}
     rdms["nodes"] = {"$ref": "#/$defs/nodes", "default": "all"}
 
     props["references"]["additionalProperties"] = {
@@ -207,8 +215,6 @@ def _normalise_aliases(cfg):
 
 def _node_problems(cfg):
     """Node lists checked against the static node names of the tutorial's networks (others: at their manifest)."""
-    from .plan import Plan
-
     plan = Plan(cfg)
     problems = []
     for (name, model, s), request in plan.rdm_figures.items():
@@ -231,9 +237,7 @@ def _try(plan, model, request, where):
 
 
 def _source_problems(cfg):
-    """What the MNIST source and the checkpoint files allow, known before any job runs."""
-    from .mnist import IDX_FILES, has_idx, _find_idx, idx_header, MnistUnavailable
-
+    """What the MNIST source allows, known before any job runs."""
     problems = []
     data = cfg.get("data", {})
     if data.get("source") == "idx":
@@ -254,26 +258,15 @@ def _source_problems(cfg):
                             f"{_find_idx(folder, IDX_FILES[split + '_labels'])} {counts[split + '_labels']:,} labels")
             except MnistUnavailable as err:
                 problems.append(f"config.data.idx_dir: {err}")
-    for name, spec in (cfg.get("models") or {}).items():
-        path = (spec.get("checkpoint") or {}).get("path")
-        if path and not os.path.isfile(path):
-            problems.append(f"config.models.{name}.checkpoint.path: file {path!r} does not exist")
-        folder = spec.get("path") if spec.get("kind") == "module" else None
-        if folder and not os.path.isdir(folder):
-            problems.append(f"config.models.{name}.path: folder {folder!r} does not exist")
     return problems
 
 
 def _heldout_counts(cfg):
     """Held-out digits per class of the configured MNIST source, where the config alone tells (else None)."""
-    import numpy as np
-
     data = cfg.get("data", {})
     if data.get("source") == "embedded":
         return np.full(10, int(data.get("embedded_heldout_per_class", 100)))
     if data.get("source") == "idx" and data.get("idx_dir"):
-        from .mnist import _find_idx
-
         path = _find_idx(data["idx_dir"], "t10k-labels-idx1-ubyte")
         if path and not path.endswith(".gz"):
             labels = np.fromfile(path, dtype=np.uint8, offset=8)
@@ -283,71 +276,38 @@ def _heldout_counts(cfg):
 
 def _size_problems(cfg):
     """Stimulus sets larger than the held-out split; t-SNE perplexities too large for their set."""
-    from .plan import Plan
-
     problems = []
     counts = _heldout_counts(cfg)
-    for name, spec in (cfg.get("stimuli") or {}).items():
-        if counts is None:
-            break
-        if spec["kind"] == "per_class" and spec["n"] > counts.min():
-            problems.append(f"config.stimuli.{name}.n: {spec['n']} per class, but the {cfg['data']['source']} "
-                            f"held-out split has only {int(counts.min())} of its rarest class")
-        if spec["kind"] == "first" and spec["n"] > counts.sum():
-            problems.append(f"config.stimuli.{name}.n: the first {spec['n']}, but the {cfg['data']['source']} "
-                            f"held-out split has {int(counts.sum())} digits")
+    if counts is not None:
+        for name, spec in (cfg.get("stimuli") or {}).items():
+            problems += STIMULUS_KINDS[spec["kind"]].check_heldout(name, spec, counts, cfg["data"]["source"])
     if problems:
         return problems
     plan = Plan(cfg)
     for name, spec in (cfg.get("dimreduction") or {}).items():
-        if "t-SNE" in spec.get("methods", []) and spec.get("stimuli") in plan.sets:
+        if spec.get("stimuli") in plan.sets:
             n = plan.set_size(spec["stimuli"])
-            if spec["perplexity"] >= (n - 1) / 3:
-                problems.append(f"config.dimreduction.{name}.perplexity: {spec['perplexity']:g} is too large for "
-                                f"{n} stimuli (t-SNE needs less than (N - 1) / 3 = {(n - 1) / 3:.1f})")
+            for method in spec.get("methods", []):
+                why = REDUCTIONS[method].check(spec["perplexity"], n)
+                if why:
+                    problems.append(f"config.dimreduction.{name}.perplexity: {why}")
     return problems
 
 
 def _cross_checks(cfg):
-    from . import analyses
-    from .models import MODEL_KINDS
-    from .references import format_of
-    from .stimuli import STIMULUS_KINDS
-
     problems = []
     models = cfg.get("models", {})
     for name, spec in models.items():
-        kind = MODEL_KINDS[spec["kind"]]
-        if spec.get("seeds") and (spec.get("checkpoint") or spec.get("weights")):
-            problems.append(f"config.models.{name}.seeds: a family is trained or initialised from each seed; "
-                            f"it cannot also load one checkpoint")
-        ck = spec.get("checkpoint")
-        if kind.tutorial and ck is None and "train" not in spec:
-            problems.append(f"config.models.{name}: neither a checkpoint nor a train recipe; give one or both")
-        if ck is not None and ck.get("url") and not ck.get("md5"):
-            problems.append(f"config.models.{name}.checkpoint.md5: missing; a downloaded checkpoint must be verified")
-        if ck is not None and not ck.get("url") and not ck.get("path"):
-            problems.append(f"config.models.{name}.checkpoint: needs a url (with md5) or a local path")
-        problems += kind.check(name, spec)
+        problems += MODEL_KINDS[spec["kind"]].check(name, spec)
     stimuli = cfg.get("stimuli", {})
+    names = Names(cfg)
     for name, spec in stimuli.items():
-        problems += STIMULUS_KINDS[spec["kind"]].check(name, spec, cfg)
-    from .stimuli import expand_sets
-
-    concrete = expand_sets(stimuli) if not problems else {}
-    from .models import expand_families
-
-    concrete, families = expand_families(models)
+        problems += STIMULUS_KINDS[spec["kind"]].check(name, spec, names)
     for name, spec in (cfg.get("rdms") or {}).items():
-        for m in spec.get("models", []):
-            if m not in concrete and m not in families:
-                problems.append(f"config.rdms.{name}: unknown model {m!r}; configured models: {sorted(concrete)}")
-        for s in spec.get("stimuli", []):
-            if s not in stimuli and s not in concrete:  # a set, an eps sweep, or one eps of a sweep
-                problems.append(f"config.rdms.{name}: unknown stimulus set {s!r}; configured sets: "
-                                f"{sorted(set(stimuli) | set(concrete))}")
+        problems += names.check_models(spec.get("models", []), f"config.rdms.{name}.models")
+        problems += names.check_sets(spec.get("stimuli", []), f"config.rdms.{name}.stimuli", sweep=True)
     for name, spec in (cfg.get("references") or {}).items():
-        if name in models:
+        if name in models or name in names.families or name in names.models:
             problems.append(f"config.references.{name}: a model has this name too; names must tell entries apart")
         if not os.path.exists(spec["path"]):
             problems.append(f"config.references.{name}.path: {spec['path']!r} does not exist")
@@ -361,7 +321,7 @@ def _cross_checks(cfg):
             problems.append(f"config.references.{name}.stimulus_order: file {order!r} does not exist")
     for section in analyses.ANALYSES:
         for name, spec in (cfg.get(section) or {}).items():
-            problems += analyses.ANALYSES[section].check(name, spec, cfg)
+            problems += analyses.ANALYSES[section].check(name, spec, names)
     known = {"accuracy", "summary"} | {f"rdms/{r}" for r in (cfg.get("rdms") or {})}
     known |= {f"{s}/{n}" for s in analyses.ANALYSES for n in (cfg.get(s) or {})}
     for k, section in enumerate((cfg.get("report") or {}).get("sections", [])):
@@ -376,12 +336,32 @@ def _cross_checks(cfg):
     return problems
 
 
+def _normalise_methods(cfg, schema) -> list:
+    """Every RDM-method value (a property whose schema is ``$defs/rdm_method``, in any section's entries) turned
+    into its id (``poisson+prior_lambda=2``): what the plan, the cube folders and the jobs carry.  Returns the
+    problems of values that name no method or a wrong parameter."""
+    problems = []
+    for section, sec_schema in schema["properties"].items():
+        entry = (sec_schema.get("additionalProperties") or {}) if isinstance(sec_schema, dict) else {}
+        keys = [k for k, v in (entry.get("properties") or {}).items()
+                if isinstance(v, dict) and v.get("$ref") == "#/$defs/rdm_method"]
+        entries = cfg.get(section) if keys and isinstance(cfg.get(section), dict) else {}
+        for name, spec in entries.items():
+            for key in keys:
+                if isinstance(spec, dict) and key in spec:
+                    try:
+                        spec[key] = method_id(spec[key])
+                    except ValueError as err:
+                        problems.append(f"config.{section}.{name}.{key}: {err}")
+    return problems
+
+
 def validate(cfg, schema):
     """A validated copy of ``cfg`` with schema defaults filled in; raises ConfigError listing every problem."""
     cfg = copy.deepcopy(cfg if cfg is not None else {})
     aliased = _normalise_aliases(cfg)
     errors = sorted(_Validator(schema).iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path)))
-    problems = [_message(e, aliased) for e in errors]
+    problems = [_message(e, aliased) for e in errors] + _normalise_methods(cfg, schema)
     if not problems:
         problems = _cross_checks(cfg)
     if problems:

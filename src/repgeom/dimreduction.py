@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -14,11 +14,13 @@ REDUCTIONS = Registry("dimensionality reduction")
 
 @dataclass(frozen=True)
 class Reduction:
-    """``embed(X, seed, perplexity) -> (N, 2)``; ``recipe(seed, perplexity)`` names what fixes the result."""
+    """``embed(X, seed, perplexity) -> (N, 2)``; ``recipe(seed, perplexity)`` names what fixes the result;
+    ``check(perplexity, n)``: why these settings can't embed ``n`` stimuli (None: they can)."""
 
     embed: Callable
     recipe: Callable
     description: str = ""
+    check: Callable[[float, int], Optional[str]] = lambda perplexity, n: None
 
 
 def _pca(X, seed, perplexity):
@@ -52,8 +54,15 @@ def _tsne(X, seed, perplexity):
 # Every method is seeded (scikit-learn's PCA picks a randomized solver for wide data); only t-SNE has a perplexity.
 REDUCTIONS.register("PCA", Reduction(_pca, lambda seed, p: f"pca-seed{seed}", "principal components"))
 REDUCTIONS.register("MDS", Reduction(_mds, lambda seed, p: f"mds-seed{seed}", "metric MDS of Euclidean distances"))
+def _tsne_check(perplexity, n):
+    if perplexity >= (n - 1) / 3:
+        return (f"{perplexity:g} is too large for {n} stimuli (t-SNE needs less than (N - 1) / 3 = "
+                f"{(n - 1) / 3:.1f})")
+    return None
+
+
 REDUCTIONS.register("t-SNE", Reduction(_tsne, lambda seed, p: f"tsne-perplexity{p:g}-seed{seed}",
-                                       "t-SNE (perplexity capped at (N-1)/3)"))
+                                       "t-SNE (perplexity capped at (N-1)/3)", _tsne_check))
 METHODS = tuple(REDUCTIONS.names())
 
 

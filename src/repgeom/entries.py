@@ -6,9 +6,10 @@
 * ``labels`` — the one-hot labels RDM of the set (``labels``), drawn as a magenta star;
 * ``reference`` — an imported RDM (``{reference: hIT}``), the mean of its RDMs, drawn as its own marker.
 
-Every source is a cube in the results folder, so a path only compares
-stored cubes.  Each kind says how a config item names it, which cube it
-reads (a plan request) and which layers of that cube are its RDMs.
+Each kind says how a config item names it, which artifact it reads (a plan request: a cube, or for a
+streamed path the features store or stimulus set the RDMs are made from), which layers are its RDMs, and
+how to open them as RDM sources of the pair engine (:mod:`repgeom.pairstats`).  :func:`open_replicates` is
+the path job's reading shell: every entry of every replicate opened, checked to hold the same stimuli.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .artifacts import FeatureStore, LabelsCube, ModelCube, ReferenceCube, StimulusSet
+from .cubes import Cube
+from .pairstats import LabelsRDM, StoredRDM, feature_sources
+from .paths import Entry
+from .references import MEAN_LAYER
 from .registry import Registry
+from .store import open_group
 
 ENTRY_KINDS = Registry("path entry kind")
 
@@ -40,7 +47,8 @@ class EntryKind:
         """The entry an item names, or None if it is not this kind's."""
         raise NotImplementedError
 
-    def check(self, ref: EntryRef, where: str, cfg: dict) -> list:
+    def check(self, ref: EntryRef, where: str, names) -> list:
+        """Problems of the entry's names (``names``: the config's :class:`repgeom.names.Names`)."""
         return []
 
     def request(self, ref: EntryRef, spec: dict):
@@ -59,23 +67,23 @@ class EntryKind:
         """What a streamed path reads instead of the cube (default: the cube itself, read in row blocks)."""
         return self.request(ref, spec)
 
-    def stream_sources(self, path: str, layers: list, method: str, opened: dict) -> tuple:
-        """(ids, attrs, [block source per layer]) of a streamed entry (:mod:`repgeom.streaming`).
+    def sources(self, path: str, layers: list, method: str, opened: dict, streamed: bool) -> tuple:
+        """(ids, attrs, [RDM source per layer]) of the artifact at ``path`` (the request's, or with
+        ``streamed`` the stream request's).  ``opened`` is shared by the entries of a path, so an array read by
+        several of them (aliases, one store twice) is one source, walked once.  Default: a cube's layers."""
+        return _cube_sources(path, layers, opened)
 
-        ``opened`` is shared by the entries of a path, so an array read by several of them (aliases, the same
-        features store twice) is one source, computed once.
-        """
-        from .cubes import Cube
-        from .streaming import CubeBlocks
 
-        cube = Cube(path)
-        out = []
-        for layer in layers:
-            key = (path, layer)
-            if key not in opened:
-                opened[key] = CubeBlocks(cube.rows(layer), f"{path}:{layer}")
-            out.append(opened[key])
-        return cube.ids, cube.attrs, out
+def _cube_sources(path, layers, opened):
+    if (path,) not in opened:
+        opened[(path,)] = Cube(path)
+    cube = opened[(path,)]
+    out = []
+    for layer in layers:
+        if (path, layer) not in opened:
+            opened[(path, layer)] = StoredRDM(cube.rows(layer), f"{path}:{layer}")
+        out.append(opened[(path, layer)])
+    return cube.ids, cube.attrs, out
 
 
 def model_of(ref: EntryRef) -> str:
@@ -103,21 +111,13 @@ class ModelEntry(EntryKind):
             return EntryRef("model", item["model"], options)
         return None
 
-    def check(self, ref, where, cfg):
-        from .models import expand_families
-        from .stimuli import expand_sets
-
-        concrete, families = expand_families(cfg.get("models", {}))
-        problems = []
-        if model_of(ref) not in concrete and model_of(ref) not in families:
-            problems.append(f"{where}: unknown model {model_of(ref)!r}; configured models: {sorted(concrete)}")
-        if "stimuli" in ref.options and ref.options["stimuli"] not in expand_sets(cfg.get("stimuli", {})):
-            problems.append(f"{where}: unknown stimulus set {ref.options['stimuli']!r} of entry {ref.name!r}")
+    def check(self, ref, where, names):
+        problems = names.check_model(model_of(ref), where)
+        if "stimuli" in ref.options:
+            problems += names.check_set(ref.options["stimuli"], f"{where} (entry {ref.name!r}).stimuli")
         return problems
 
     def request(self, ref, spec):
-        from .plan import ModelCube
-
         return ModelCube(spec["rdm_method"], model_of(ref), ref.options.get("stimuli", spec["stimuli"]),
                          _hashable(self._nodes(ref, spec)))
 
@@ -131,15 +131,12 @@ class ModelEntry(EntryKind):
         return [model_of(ref)]
 
     def stream_request(self, ref, spec):
-        from .plan import FeatureStore
-
         return FeatureStore(model_of(ref), ref.options.get("stimuli", spec["stimuli"]),
                             _hashable(self._nodes(ref, spec)))
 
-    def stream_sources(self, path, layers, method, opened):
-        from .store import open_group
-        from .streaming import feature_sources
-
+    def sources(self, path, layers, method, opened, streamed):
+        if not streamed:
+            return _cube_sources(path, layers, opened)
         g = open_group(path)
         return g["stim"][:], dict(g.attrs), feature_sources(g, layers, method, opened)
 
@@ -156,22 +153,17 @@ class LabelsEntry(EntryKind):
         return None
 
     def request(self, ref, spec):
-        from .plan import LabelsCube
-
         return LabelsCube(spec["rdm_method"], spec["stimuli"])
 
     def layers(self, ref, spec, plan, manifest_of=None):
         return [self.LAYER]
 
     def stream_request(self, ref, spec):
-        from .plan import StimulusSet
-
         return StimulusSet(spec["stimuli"])
 
-    def stream_sources(self, path, layers, method, opened):
-        from .store import open_group
-        from .streaming import LabelsRDM
-
+    def sources(self, path, layers, method, opened, streamed):
+        if not streamed:
+            return _cube_sources(path, layers, opened)
         g = open_group(path)
         attrs = dict(g.attrs)
         key = (path, "labels", method)
@@ -190,20 +182,13 @@ class ReferenceEntry(EntryKind):
             return EntryRef("reference", item["reference"])
         return None
 
-    def check(self, ref, where, cfg):
-        if ref.name not in (cfg.get("references") or {}):
-            return [f"{where}: unknown reference {ref.name!r}; configured references: "
-                    f"{sorted(cfg.get('references') or {})}"]
-        return []
+    def check(self, ref, where, names):
+        return names.check_reference(ref.name, where)
 
     def request(self, ref, spec):
-        from .plan import ReferenceCube
-
         return ReferenceCube(ref.name, spec["stimuli"])
 
     def layers(self, ref, spec, plan, manifest_of=None):
-        from .references import MEAN_LAYER
-
         return [MEAN_LAYER]
 
 
@@ -237,3 +222,33 @@ def entries_of(spec: dict) -> list:
 def item_schemas() -> list:
     """The JSON-schema forms of one ``entries`` item (a name string, or a mapping per kind)."""
     return [{"type": "string"}] + [ENTRY_KINDS[k].item_schema for k in ENTRY_KINDS if ENTRY_KINDS[k].item_schema]
+
+
+PROVENANCE_KEYS = ("source_kind", "model_kind", "checkpoint_md5", "checkpoint_source", "source_md5", "method",
+                   "reference_sha256", "stimulus_set", "stimulus_spec", "data_source", "eps", "attacked_model",
+                   "attacked_checkpoint_md5")
+
+
+def provenance(attrs: dict) -> dict:
+    """What an entry's numbers come from: its store's model/reference and stimulus provenance."""
+    return {k: attrs[k] for k in PROVENANCE_KEYS if attrs.get(k) not in (None, "")}
+
+
+def open_replicates(replicates: list, method: str, streamed: bool) -> tuple:
+    """([[paths.Entry]] per replicate, number of stimuli, {source: provenance}) of a path job's entries
+    (``{"name", "source", "kind", "store", "layers", "draw_as"}`` each), every store checked to hold the same
+    stimuli in the same order as the first."""
+    opened, ids, first, prov, out = {}, None, None, {}, []
+    for rep in replicates:
+        entries = []
+        for e in rep:
+            e_ids, attrs, sources = ENTRY_KINDS[e["kind"]].sources(e["store"], list(e["layers"]), method, opened,
+                                                                   streamed)
+            prov[e.get("source", e["name"])] = provenance(attrs)
+            if ids is None:
+                ids, first = e_ids, e["store"]
+            if [str(v) for v in ids.tolist()] != [str(v) for v in e_ids.tolist()]:
+                raise ValueError(f"{e['store']} holds other stimuli (or another order) than {first}")
+            entries.append(Entry(e["name"], e["kind"], list(e["layers"]), sources, e["draw_as"]))
+        out.append(entries)
+    return out, len(ids), prov

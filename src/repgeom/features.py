@@ -14,7 +14,7 @@ instead of stored.  Every later batch is checked to keep both relations.
 import numpy as np
 import torch
 
-from . import networks
+from . import devices, networks
 from .store import NODE_OPS, NodeLayout
 
 
@@ -85,7 +85,7 @@ def _check_layout(feats, layout, start, buffers, by_construction=()):
 
 
 def _prepared(model, nodes, device, preprocess, tracer):
-    networks.strict_float32(device)
+    devices.strict_float32(device)
     model = model.eval().to(device)
     pre = preprocess.to(device).eval() if preprocess is not None else (lambda x: x)
     return pre, networks.feature_extractor(model, list(nodes), tracer)

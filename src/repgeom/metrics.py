@@ -238,3 +238,60 @@ def model_differences(point, distances, names, layers, kinds):
                             "difference": point[a]["last_layer_distance_to"][t] - point[b]["last_layer_distance_to"][t],
                             **ci, "ci95_excludes_zero": bool(ci["ci95"][0] > 0 or ci["ci95"][1] < 0)})
     return out
+
+
+def across_seeds(per_seed, families, p0, dists):
+    """Mean and interval across seeds of each family member's metrics, and of its layer-wise distance to every
+    other model of the path (the seeds' metrics as subjects: a t interval of the mean)."""
+    from scipy import stats  # ~1-2.5 s to import: only where seeds are summarised
+
+    def summary(values):
+        v = np.asarray(values, dtype=float)
+        mean, sd = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+        out = {"mean": mean, "sd": sd, "per_seed": v.tolist()}
+        for level, q in (("ci68", 0.84), ("ci95", 0.975)):
+            half = float(stats.t.ppf(q, len(v) - 1) * sd / np.sqrt(len(v))) if len(v) > 1 else 0.0
+            out[level] = [mean - half, mean + half]
+        return out
+
+    out = {}
+    for fam in families:
+        recs = [rep["models"][fam] for rep in per_seed]
+        first = recs[0]
+        res = {"last_layer_distance_to": {t: summary([r["last_layer_distance_to"][t] for r in recs])
+                                          for t in first["last_layer_distance_to"]},
+               "distance_to": {t: {layer: summary([r["distance_to"][t][layer] for r in recs]) for layer in per}
+                               for t, per in first["distance_to"].items()},
+               "path_length": summary([r["path_length"] for r in recs])}
+        rows = {(name, layer): i for i, (name, layer, kind) in enumerate(zip(p0.names, p0.layers, p0.kinds))
+                if kind == "model"}
+        others = [m for m in dict.fromkeys(p0.names) if m not in families and (m, p0.layers[p0.names.index(m)])
+                  in rows]
+        res["layer_distance_to"] = {
+            m: {layer: summary([d[rows[(m, layer)], rows[(fam, layer)]] for d in dists])
+                for (name, layer) in rows if name == fam and (m, layer) in rows}
+            for m in others}
+        out[fam] = res
+    return out
+
+
+def model_pairs(p):
+    """How far apart two models' paths are: for models with the same layers, the Procrustes disparity of their
+    embedded trajectories (shape, after translation, scaling, rotation) and the mean distance between their
+    corresponding layers' RDMs."""
+    from scipy.spatial import procrustes  # ~1 s to import
+
+    names = [n for n, k in zip(p.names, p.kinds) if k == "model"]
+    models = list(dict.fromkeys(names))
+    rows = {m: [i for i, n in enumerate(p.names) if n == m] for m in models}
+    out = []
+    for i, a in enumerate(models):
+        for b in models[i + 1:]:
+            la, lb = [p.layers[k] for k in rows[a]], [p.layers[k] for k in rows[b]]
+            if la != lb or len(la) < 3:
+                continue
+            disparity = float(procrustes(p.embedding[rows[a]], p.embedding[rows[b]])[2])
+            mean = float(np.mean([p.distance[x, y] for x, y in zip(rows[a], rows[b])]))
+            out.append({"models": [a, b], "layers": len(la), "procrustes_disparity": disparity,
+                        "mean_layer_distance": mean})
+    return out

@@ -15,22 +15,56 @@
 Every kind says which config keys it takes (a JSON-schema fragment the config
 schema is assembled from), how to build a fresh network from a *build spec*
 (what fixes the architecture; stored in the normalised checkpoint), its
-default preprocessing, its label space (whose class indices its outputs
-are), and whether its node names are known without torch.  Non-tutorial
-kinds accept state_dicts only (weights-only unpickler, no extra globals).
+preprocessing (used by its jobs and by training alike), its label space
+(whose class indices its outputs are: ``LABEL_SPACES`` says which have a
+held-out split to be evaluated on), whether its node names are known without
+torch, and where its weights come from: what the local fetch rule downloads
+and how that file is verified (:meth:`ModelKind.download`), and how a weights
+file becomes the network (:attr:`ModelKind.loader`; default: the safe loader,
+state_dicts only for non-tutorial kinds).  :mod:`repgeom.weights` runs the
+order of sources for every kind.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
-from typing import Optional
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 from . import nodes as nodes_mod
+from .preprocess import resolve as resolve_preprocess
 from .registry import Registry
 
 MODEL_KINDS = Registry("model kind")
+LABEL_SPACES = Registry("label space")
+
+
+@dataclass(frozen=True)
+class LabelSpace:
+    """Whose class indices a model's outputs are; ``heldout``: the data whose held-out split a model of this
+    label space is evaluated on in its record (``"mnist"``: the ``data:`` section's test split), or None."""
+
+    description: str
+    heldout: Optional[str] = None
+
+
+LABEL_SPACES.register("mnist", LabelSpace("the ten digits of MNIST", heldout="mnist"))
+LABEL_SPACES.register("imagenet", LabelSpace("the 1000 classes of ImageNet-1k"))
+
+
+@dataclass(frozen=True)
+class Download:
+    """A weights file the local fetch rule downloads, and how it is verified: the ``md5`` of the whole file or
+    the ``sha256_prefix`` torch hub names carry; ``cached``: a file name to take from torch hub's cache instead."""
+
+    url: str
+    file: str = "checkpoint.pth"
+    md5: Optional[str] = None
+    sha256_prefix: Optional[str] = None
+    cached: Optional[str] = None
 
 MNIST_PREPROCESS = {"size": [28, 28], "channels": 1, "mean": [0.1307], "std": [0.3081]}
 IMAGENET_PREPROCESS = {"size": [224, 224], "resize": 256, "channels": 3, "mean": [0.485, 0.456, 0.406],
@@ -58,6 +92,17 @@ class ModelKind:
     trainable = False            # takes a ``train:`` recipe (MNIST)
     default_preprocess: Optional[dict] = None
 
+    loader: Optional[Callable] = None  # (path, build) -> network: how a weights file loads (None: safe loader)
+
+    def fetches(self, spec: dict) -> bool:
+        """Does the model need the local download rule? (planning: cheap, no torch)"""
+        return bool((spec.get("checkpoint") or {}).get("url"))
+
+    def download(self, spec: dict, mirror: Optional[str] = None) -> Optional[Download]:
+        """What the local fetch rule downloads for this model and how it is verified (None: nothing)."""
+        ck = spec.get("checkpoint") or {}
+        return Download(ck["url"], "checkpoint.pth", md5=ck["md5"]) if ck.get("url") else None
+
     def static_nodes(self, spec: dict) -> Optional[list]:
         """Node names without torch, or None when only the model's manifest knows them."""
         return None
@@ -67,8 +112,23 @@ class ModelKind:
         return None
 
     def check(self, name: str, spec: dict) -> list:
-        """Problems of one config entry beyond the schema (dotted keys in the messages)."""
-        return []
+        """Problems of one config entry beyond the schema (dotted keys in the messages): the sources of its
+        weights, then the kind's own (a subclass adds to ``super().check``)."""
+        where = f"config.models.{name}"
+        problems = []
+        ck = spec.get("checkpoint")
+        if spec.get("seeds") and (ck or spec.get("weights")):
+            problems.append(f"{where}.seeds: a family is trained or initialised from each seed; it cannot also "
+                            f"load one checkpoint")
+        if self.tutorial and ck is None and "train" not in spec:
+            problems.append(f"{where}: neither a checkpoint nor a train recipe; give one or both")
+        if ck is not None and ck.get("url") and not ck.get("md5"):
+            problems.append(f"{where}.checkpoint.md5: missing; a downloaded checkpoint must be verified")
+        if ck is not None and not ck.get("url") and not ck.get("path"):
+            problems.append(f"{where}.checkpoint: needs a url (with md5) or a local path")
+        if ck is not None and ck.get("path") and not os.path.isfile(ck["path"]):
+            problems.append(f"{where}.checkpoint.path: file {ck['path']!r} does not exist")
+        return problems
 
     def label_space(self, spec: dict) -> Optional[str]:
         """Whose class indices the outputs are ("mnist", "imagenet", ...); None: not a classifier of a set here."""
@@ -82,11 +142,9 @@ class ModelKind:
         """A fresh network (weights from torch's current random state)."""
         raise NotImplementedError
 
-    def preprocess(self, spec: dict, weights=None) -> dict:
+    def preprocess(self, spec: dict) -> dict:
         """The complete preprocess spec of this model (kind defaults, then the config's ``preprocess:``)."""
-        from .preprocess import resolve
-
-        return resolve(self.default_preprocess or {}, spec.get("preprocess"))
+        return resolve_preprocess(self.default_preprocess or {}, spec.get("preprocess"))
 
 
 class TutorialKind(ModelKind):
@@ -164,8 +222,22 @@ class TorchvisionKind(ModelKind):
     required = ("builder",)
     default_preprocess = IMAGENET_PREPROCESS
 
+    def fetches(self, spec):
+        return super().fetches(spec) or bool(spec.get("weights"))
+
+    def download(self, spec, mirror=None):
+        """torchvision's weights file (from a site mirror if one is configured), verified by the sha256 prefix
+        in its name as torch hub verifies it, and taken from torch hub's cache when it is there."""
+        if not spec.get("weights"):
+            return super().download(spec, mirror)
+        w = weights_enum(spec["builder"], spec["weights"])
+        name = os.path.basename(w.url)
+        prefix = _TORCH_HASH.search(name)
+        url = f"{mirror.rstrip('/')}/{name}" if mirror else w.url
+        return Download(url, name, sha256_prefix=prefix.group(1) if prefix else None, cached=name)
+
     def check(self, name, spec):
-        problems = []
+        problems = super().check(name, spec)
         if spec.get("weights") and spec.get("checkpoint"):
             problems.append(f"config.models.{name}: give torchvision weights or a checkpoint, not both")
         if spec.get("weights") and spec.get("num_classes", 1000) != 1000:
@@ -189,21 +261,22 @@ class TorchvisionKind(ModelKind):
             raise ValueError(f"unknown torchvision classification builder {build['builder']!r}; valid: {valid}")
         return tvm.get_model(build["builder"], weights=None, num_classes=int(build["num_classes"]))
 
-    def preprocess(self, spec, weights=None):
-        from .preprocess import resolve
-
+    def preprocess(self, spec):
         defaults = dict(IMAGENET_PREPROCESS)
-        if weights is not None:  # the weights' own transforms (ImageClassification presets)
-            t = weights.transforms()
+        if spec.get("weights"):  # the weights' own transforms (ImageClassification presets)
+            t = weights_enum(spec["builder"], spec["weights"]).transforms()
             defaults.update(size=list(t.crop_size) * (2 if len(t.crop_size) == 1 else 1),
                             resize=int(t.resize_size[0]) if t.resize_size else None,
                             mean=list(t.mean), std=list(t.std), interpolation=t.interpolation.value)
-        return resolve(defaults, spec.get("preprocess"))
+        return resolve_preprocess(defaults, spec.get("preprocess"))
+
+
+_TORCH_HASH = re.compile(r"-([a-f0-9]+)\.")  # torch hub's file names carry a sha256 prefix: name-<prefix>.pth
 
 
 def weights_enum(builder: str, name: str):
     """torchvision's weights member (``DEFAULT`` or e.g. ``IMAGENET1K_V1``) of a builder; a clear error otherwise."""
-    import torchvision.models as tvm
+    import torchvision.models as tvm  # ~5 s to import: only in the jobs that need the weights
 
     enum = tvm.get_model_weights(builder)
     if name == "DEFAULT":
@@ -230,11 +303,15 @@ class ModuleKind(ModelKind):
     required = ("class",)
 
     def check(self, name, spec):
+        problems = super().check(name, spec)
         pre = spec.get("preprocess") or {}
         missing = [k for k in ("size", "channels") if k not in pre]
         if missing:
-            return [f"config.models.{name}.preprocess: needs {missing} (the input the module takes)"]
-        return []
+            problems.append(f"config.models.{name}.preprocess: needs {missing} (the input the module takes)")
+        folder = spec.get("path")
+        if folder and not os.path.isdir(folder):
+            problems.append(f"config.models.{name}.path: folder {folder!r} does not exist")
+        return problems
 
     def build_spec(self, spec):
         path = spec.get("path")

@@ -74,13 +74,6 @@ PICKLED_NAMES = {Net: "__main__.Net", RecurrentNet: "__main__.recurrent_Net"}
 WEIGHTED_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
 
-def strict_float32(device):
-    """On CUDA, turn off TF32 in convolutions and matmuls so results match the CPU's float32 (to ~1e-6)."""
-    if torch.device(device).type == "cuda":
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
-
-
 def _traced(model):
     """torch.fx trace of a network, with each graph node under its user-facing name.
 

@@ -1,19 +1,18 @@
-"""Representational paths (the tutorial's ``rep_path``), assembled from RDM sources.
+"""Representational paths (the tutorial's ``rep_path``): the path maths and the one function that computes them.
 
-A path is a list of entries, each one or more RDMs of the same stimuli: a
-model's layers (drawn as a line), the labels RDM or a reference RDM (drawn
-as a point).  :func:`path` compares every RDM with every other
-(:mod:`repgeom.compare`), turns similarity into distance (``DISTANCES``),
-embeds the distance matrix in 2-D by seeded metric MDS, and marks the
-entries a figure hides.  Semantics of the tutorial: NaN -> 0, symmetrised,
-``MDS(2, max_iter=1000, n_init=10)`` on the precomputed distances; every
-model's ``input`` entry after the first that repeats the first one's RDM is
-left out of the displayed matrix (the tutorial drops them by name; here a
-model whose preprocessing differs keeps its own input).
+A path is a list of entries, each one or more RDMs of the same stimuli: a model's layers (drawn as a line),
+the labels RDM or a reference RDM (drawn as a point).  :func:`compute` compares every RDM with every other
+(:mod:`repgeom.compare`, over one walk of the pair engine :mod:`repgeom.pairstats`), turns similarity into
+distance (``DISTANCES``), embeds the distance matrix in 2-D by seeded metric MDS, and marks the entries a
+figure hides.  Semantics of the tutorial: NaN -> 0, symmetrised, ``MDS(2, max_iter=1000, n_init=10)`` on
+the precomputed distances; every model's ``input`` entry after the first that repeats the first one's RDM
+is left out of the displayed matrix (the tutorial drops them by name; here a model whose preprocessing
+differs keeps its own input).
 
-``stim_index`` (a resample of stimulus positions, repeats allowed) computes
-the same path on ``D[index][:, index]`` (pairs of a stimulus with itself left
-out), without loading or copying the RDMs.
+The same call computes, in that one walk: the path of every *replicate* (seed k of each model family), the
+path on B stimulus resamples (drawn with replacement, seeded; pairs of a stimulus with its own repeat left
+out), and the similarities within extra groups of RDMs (the seeds of a family, layer by layer) — whatever
+the RDMs are: stored cubes read by rows, features streamed from stores in row blocks, matrices in memory.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from . import compare
+from . import compare, pairstats
 from .registry import Registry
 
 DISTANCES = Registry("similarity-to-distance transform")
@@ -35,7 +34,8 @@ DUPLICATE_SIMILARITY = 1 - 1e-9  # an input RDM at least this similar to the fir
 
 @dataclass
 class Entry:
-    """One path entry: its name, its kind (``model``, ``labels``, ``reference``) and its RDMs, one per layer."""
+    """One path entry: its name, its kind (``model``, ``labels``, ``reference``) and its RDMs, one per layer
+    (matrices, stored cube layers or block sources such as a node's features: :func:`pairstats.as_source`)."""
 
     name: str
     kind: str
@@ -103,14 +103,21 @@ def hidden_duplicates(names, layers, kinds, similarity):
     return hide
 
 
-def path(entries: Sequence[Entry], n: int, compare_method: str = "cosine", distance: str = "arccos",
-         seed: int = 0, stim_index: Optional[np.ndarray] = None, block: int = 256,
-         embed: Optional[Callable] = None, similarity_fn: Optional[Callable] = None) -> Path:
-    """The tutorial's rep_path numbers over ``entries`` (RDMs of the same ``n`` stimuli, in one order).
+@dataclass
+class PathResult:
+    """Everything one walk computed: each replicate's :class:`Path`; replicate 0's ``bootstrap`` (``samples``
+    (B, n) stimulus positions, ``similarity`` / ``distance`` (B, E, E), ``embedding`` (B, E, 2)
+    Procrustes-aligned to the estimate, ``disparity`` (B,)); each extra group's similarity; the walk's
+    ``block`` and number of ``distinct`` RDMs."""
 
-    ``similarity_fn(nan_pairs)``: the L x L similarity computed elsewhere (a streamed path, whose entries
-    carry no RDMs); it appends each RDM's NaN pair count to ``nan_pairs``.
-    """
+    paths: list
+    bootstrap: Optional[dict] = None
+    groups: dict = field(default_factory=dict)
+    block: int = 0
+    distinct: int = 0
+
+
+def _rows(entries):
     rdms, names, layers, kinds = [], [], [], []
     for e in entries:
         if len(e.rdms) != len(e.layers):
@@ -119,17 +126,108 @@ def path(entries: Sequence[Entry], n: int, compare_method: str = "cosine", dista
         names += [e.name] * len(e.layers)
         layers += list(e.layers)
         kinds += [e.kind] * len(e.layers)
-    nan_pairs = []
-    if similarity_fn is not None:
-        sim = similarity_fn(nan_pairs)
+    return rdms, names, layers, kinds
+
+
+def _chunk_rows(sources, default=250):
+    """Row chunk of the first stored features array (row blocks are its multiples: whole chunks are read)."""
+    for s in sources:
+        chunks = getattr(getattr(s, "features", None), "chunks", None)
+        if chunks:
+            return int(chunks[0])
+    return default
+
+
+def choose_block(sources, n: int, memory_bytes: float) -> int:
+    """Rows of the walk's blocks: the largest that fits ``memory_bytes`` (feature stores: at most a quarter of
+    the stimuli, whole chunks; RDMs that exist whole: read once when they fit, :func:`pairstats.block_for_budget`)."""
+    streamed = any(isinstance(s, pairstats.FeatureRDM) for s in sources)
+    return pairstats.block_for_budget(sources, n, memory_bytes, multiple=_chunk_rows(sources),
+                                      min_spans=pairstats.MIN_SPANS if streamed else 1)
+
+
+def _walk(rdm_lists, n, method, samples, block, memory_bytes, device, progress, timings):
+    """One walk over the distinct RDMs of ``rdm_lists``: (point result, resamples of list 0 or None,
+    each list's positions among the walked sources, block, distinct count)."""
+    flat = [r for rdms in rdm_lists for r in rdms]
+    sources, index = pairstats.distinct(flat)
+    positions, k = [], 0
+    for rdms in rdm_lists:
+        positions.append(index[k:k + len(rdms)])
+        k += len(rdms)
+    reductions = [compare.point_reduction(method)]
+    if samples is not None:
+        sub = sorted(set(positions[0]))
+        reductions.append(compare.resample_reduction(method, samples, n, sub))
+    block = block or choose_block(sources, n, memory_bytes)
+    results = pairstats.accumulate(sources, n, reductions, block, device, progress, timings)
+    boot = None
+    if samples is not None:
+        local = {u: i for i, u in enumerate(sub)}
+        boot = (results[1], [local[u] for u in positions[0]])
+    return results[0], boot, positions, block, len(sources)
+
+
+def compute(replicates: Sequence[Sequence[Entry]], n: int, compare_method: str = "cosine",
+            distance: str = "arccos", seed: int = 0, *, n_boot: int = 0, boot_seed: int = 0,
+            groups: Optional[dict] = None, block: Optional[int] = None, memory_bytes: float = 1.6e9,
+            device: str = "cpu", embed: Optional[Callable] = None, progress=None,
+            timings: Optional[dict] = None) -> PathResult:
+    """The path of each replicate (lists of :class:`Entry` over the same ``n`` stimuli, in one order), in one
+    walk of the pair engine over their distinct RDMs.
+
+    ``n_boot``: resamples of the stimuli (seed ``boot_seed``) of replicate 0; ``groups``: {key: [RDMs]} whose
+    similarities are wanted too (e.g. one layer of every seed of a family); ``block`` (rows) or
+    ``memory_bytes`` set the walk's working memory; ``device``: ``cpu`` (numpy) or a torch device.
+    A NaN pair of one RDM leaves that pair out of every comparison in its walk (rsatoolbox's rule), so when
+    NaN pairs turn up with several replicates or groups, each is walked again on its own.
+    """
+    rows = [_rows(entries) for entries in replicates]
+    group_keys = list(groups or {})
+    rdm_lists = [r[0] for r in rows] + [list(groups[g]) for g in group_keys]
+    samples = (np.random.default_rng(boot_seed).integers(0, n, size=(n_boot, n)) if n_boot else None)
+    walk = dict(n=n, method=compare_method, block=block, memory_bytes=memory_bytes, device=device,
+                progress=progress, timings=timings)
+    point, boot, positions, used_block, count = _walk(rdm_lists, samples=samples, **walk)
+    nans = isinstance(point, pairstats.PairStats) and bool(np.any(point.nans))
+    if nans and len(rdm_lists) > 1:  # every list on its own: another's NaN pairs must not leave out its pairs
+        walks = [_walk([rdms], samples=samples if k == 0 else None, **walk) for k, rdms in enumerate(rdm_lists)]
+        results = [(w[0], w[2][0]) for w in walks]
+        boot = walks[0][1]
     else:
-        sim = compare.similarity(rdms, n, compare_method, block=block, stim_index=stim_index, nan_pairs=nan_pairs)
-    dist = similarity_to_distance(sim, distance)
-    emb = (embed or (lambda d: embed_mds(d, seed=seed)))(dist)
-    shown = ~hidden_duplicates(names, layers, kinds, sim)
-    m = n if stim_index is None else len(stim_index)
-    return Path(names, layers, kinds, sim, dist, emb, shown,
-                {"nan_pairs": np.array(nan_pairs, dtype=np.int64), "pairs": m * (m - 1) // 2})
+        results = [(point, p) for p in positions]
+    out = PathResult([], block=used_block, distinct=count)
+    for (result, index), (_, names, layers, kinds) in zip(results, rows):
+        nan_pairs = []
+        sim = compare.point_similarity(result, index, n, compare_method, nan_pairs)
+        dist = similarity_to_distance(sim, distance)
+        emb = (embed or (lambda d: embed_mds(d, seed=seed)))(dist)
+        shown = ~hidden_duplicates(names, layers, kinds, sim)
+        out.paths.append(Path(names, layers, kinds, sim, dist, emb, shown,
+                              {"nan_pairs": np.array(nan_pairs, dtype=np.int64), "pairs": n * (n - 1) // 2}))
+    for key, (result, index) in zip(group_keys, results[len(rows):]):
+        out.groups[key] = compare.point_similarity(result, index, n, compare_method)
+    if samples is not None:
+        out.bootstrap = _resampled_paths(boot, samples, n, compare_method, distance, out.paths[0], device)
+    return out
+
+
+def _resampled_paths(boot, samples, n, method, distance, point, device):
+    """Replicate 0's path on every resample: distances, and each MDS started from the estimate's embedding
+    and Procrustes-aligned onto it, so replicates differ only where the data make them differ."""
+    result, index = boot
+    sims = compare.resampled_similarity(result, samples, index, n, method, device)
+    dists = np.stack([similarity_to_distance(s, distance) for s in sims])
+    embs, disparity = np.empty((len(samples), len(index), 2)), np.empty(len(samples))
+    for b, d in enumerate(dists):
+        embs[b], disparity[b] = procrustes_align(point.embedding, embed_from(d, point.embedding))
+    return {"samples": samples, "similarity": sims, "distance": dists, "embedding": embs, "disparity": disparity}
+
+
+def path(entries: Sequence[Entry], n: int, compare_method: str = "cosine", distance: str = "arccos",
+         seed: int = 0, **kwargs) -> Path:
+    """The path of one list of entries (:func:`compute` of one replicate, no resamples)."""
+    return compute([entries], n, compare_method, distance, seed, **kwargs).paths[0]
 
 
 def embed_from(dist, start, max_iter=1000):
@@ -145,30 +243,10 @@ def embed_from(dist, start, max_iter=1000):
     return mds.fit_transform(dist, init=start)
 
 
-def bootstrap(entries: Sequence[Entry], n: int, point: Path, compare_method: str = "cosine",
-              distance: str = "arccos", n_boot: int = 200, seed: int = 0, block: int = 256) -> dict:
-    """The path on ``n_boot`` resamples of its stimuli (drawn with replacement, seeded), from the stored RDMs.
-
-    A resample compares ``D[s][:, s]`` of every RDM, leaving out the pairs of a stimulus with its own repeat
-    (their dissimilarity is 0 by construction, not a measurement: rsatoolbox's ``subsample_pattern`` marks
-    them NaN for the same reason).  Each replicate's MDS starts from the point estimate's embedding and is
-    then Procrustes-aligned onto it, so replicates differ only where the data make them differ.
-    Returns ``samples`` (B, n) stimulus positions, ``similarity`` / ``distance`` (B, E, E), ``embedding``
-    (B, E, 2) aligned, ``disparity`` (B,) of each replicate's embedding to the point estimate's.
-    """
-    rdms = [r for e in entries for r in e.rdms]
-    samples = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-    sims = compare.bootstrap_similarity(rdms, n, compare_method, samples, block)
-    dists = np.stack([similarity_to_distance(s, distance) for s in sims])
-    embs, disparity = np.empty((n_boot, len(rdms), 2)), np.empty(n_boot)
-    for b, d in enumerate(dists):
-        embs[b], disparity[b] = procrustes_align(point.embedding, embed_from(d, point.embedding))
-    return {"samples": samples, "similarity": sims, "distance": dists, "embedding": embs, "disparity": disparity}
-
-
-def to_dataset(p: Path, attrs: dict):
-    """The path as an xarray Dataset (entry x entry_j matrices, entry x dim embedding, labelled rows)."""
-    import xarray as xr
+def to_dataset(p: Path, attrs: dict, variables: Optional[dict] = None):
+    """The path as an xarray Dataset (entry x entry_j matrices, entry x dim embedding, labelled rows), with
+    ``variables`` ({name: (dims, values[, attrs])}: resamples, replicates) added."""
+    import xarray as xr  # ~1 s to import: only where a path is written
 
     from .store import jsonable
 
@@ -176,7 +254,7 @@ def to_dataset(p: Path, attrs: dict):
     names = np.array(p.names, dtype=object)
     layers = np.array(p.layers, dtype=object)
     kinds = np.array(p.kinds, dtype=object)
-    return xr.Dataset(
+    ds = xr.Dataset(
         {"similarity": (("entry", "entry_j"), p.similarity,
                         {"long_name": f"{attrs.get('compare')} similarity of RDMs"}),
          "distance": (("entry", "entry_j"), p.distance,
@@ -189,3 +267,6 @@ def to_dataset(p: Path, attrs: dict):
                 **({"nan_pairs": ("entry", p.extra["nan_pairs"])} if "nan_pairs" in p.extra else {})},
         attrs=jsonable(attrs),
     )
+    for name, (dims, values, *meta) in (variables or {}).items():
+        ds[name] = (dims, values, *(meta or [{}]))
+    return ds

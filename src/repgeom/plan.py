@@ -21,81 +21,14 @@ workflow: a Snakemake checkpoint reading the model record) supplies it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Callable, Optional, Union
+from typing import Callable, Optional
 
 from . import nodes as nodes_mod
-from .models import MODEL_KINDS, expand_families
+from .analyses import ANALYSES
+from .artifacts import (AnalysisStore, Embedding, FeatureStore, LabelsCube, ModelCube, NeedsManifest, ResultFile,
+                        ReferenceCube, StimulusSet)
+from .models import LABEL_SPACES, MODEL_KINDS, expand_families
 from .stimuli import STIMULUS_KINDS, expand_sets, label_space, set_size
-
-NodeRequest = Union[str, tuple]
-
-
-@dataclass(frozen=True)
-class ModelCube:
-    method: str
-    model: str
-    set: str
-    nodes: NodeRequest = "all"
-
-
-@dataclass(frozen=True)
-class FeatureStore:
-    """A model's features on a set, over some nodes, read by a consumer itself (a streamed path)."""
-
-    model: str
-    set: str
-    nodes: NodeRequest = "all"
-
-
-@dataclass(frozen=True)
-class LabelsCube:
-    method: str
-    set: str
-
-
-@dataclass(frozen=True)
-class ReferenceCube:
-    reference: str
-    set: str
-
-
-@dataclass(frozen=True)
-class Embedding:
-    model: str
-    set: str
-    method: str
-    seed: int
-    perplexity: float
-    nodes: NodeRequest = "layers"
-
-    @property
-    def id(self):
-        from .dimreduction import embedding_id
-
-        return embedding_id(self.method, self.seed, self.perplexity)
-
-
-@dataclass(frozen=True)
-class StimulusSet:
-    set: str
-
-
-@dataclass(frozen=True)
-class ResultFile:
-    """A file of the run (e.g. ``accuracy.csv``), by its path under the results folder."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class AnalysisStore:
-    section: str
-    name: str
-
-
-class NeedsManifest(LookupError):
-    """A model's nodes are known only from its manifest, and none was supplied."""
 
 
 def as_json(obj) -> str:
@@ -110,8 +43,6 @@ class Plan:
     """Everything the workflow makes for one validated config."""
 
     def __init__(self, cfg: dict):
-        from .analyses import ANALYSES
-
         self.cfg = cfg
         self.results = cfg.get("results", "results")
         self.resources = cfg.get("resources_dir", "resources")
@@ -125,6 +56,7 @@ class Plan:
         self.feature_requests: dict = {}  # (model, set) -> [node requests] of direct readers
         self.rdm_figures: dict = {}      # (request, model, set) -> node request
         self.analyses: dict = {}         # (section, name) -> config entry
+        self._memo: dict = {}
         for name, req in (cfg.get("rdms") or {}).items():
             for model in self.members(req["models"]):
                 for s in self.sets_of(req["stimuli"]):
@@ -142,6 +74,13 @@ class Plan:
             self.feature_stores.setdefault((model, s), []).extend(emb["requests"])
         for key, reqs in self.feature_requests.items():
             self.feature_stores.setdefault(key, []).extend(reqs)
+
+    def memo(self, what: str, spec, make: Callable):
+        """``make()``, computed once per plan for ``(what, spec)`` (a decision several jobs' inputs read)."""
+        key = (what, as_json(spec))
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     # ---- requests -------------------------------------------------------------------------------
     def add(self, request) -> str:
@@ -261,13 +200,15 @@ class Plan:
         return {k: v for k, v in self.models[model].items() if k not in ("label", "color", "family", "family_seed")}
 
     def fetches(self, model) -> bool:
-        """Does the model need the local download rule (a checkpoint URL or torchvision weights)?"""
-        spec = self.models[model]
-        return bool((spec.get("checkpoint") or {}).get("url") or spec.get("weights"))
+        """Does the model need the local download rule (its kind says)?"""
+        return self.kind(model).fetches(self.models[model])
 
     def model_needs_mnist(self, model) -> bool:
-        """Tutorial kinds train on MNIST and report held-out metrics on it."""
-        return self.kind(model).trainable
+        """Does the model's job read MNIST: to train, or to evaluate a model of a label space whose held-out
+        split is MNIST's?"""
+        spec = self.models[model]
+        space = self.kind(model).label_space(spec)
+        return self.kind(model).trainable or (space in LABEL_SPACES and LABEL_SPACES[space].heldout == "mnist")
 
     # ---- stimuli ----------------------------------------------------------------------------------
     def stimulus_kind(self, s):
@@ -317,8 +258,6 @@ class Plan:
 
     # ---- analyses -----------------------------------------------------------------------------
     def analysis_kind(self, section):
-        from .analyses import ANALYSES
-
         return ANALYSES[section]
 
     def analysis_requests(self, section, name) -> list:
@@ -377,12 +316,6 @@ class Plan:
         return {"label": spec.get("label") or reference, "color": spec.get("color"), "marker": spec.get("marker")}
 
     # ---- report ---------------------------------------------------------------------------------
-    RDM_CAPTION = ("One RDM per layer, each divided by its maximum; stimuli grouped by class (tick labels), so "
-                   "light blocks on the diagonal mean that same-class images are represented alike.")
-    ACCURACY_CAPTION = ("Accuracy of every model on every stimulus set of its label space (FGSM sets: images "
-                        "attacked against the named model), with Wilson 95 % intervals; a seeds family is one bar, its mean "
-                        "over seeds with their range; dotted: chance.")
-
     def report_items(self) -> list:
         """Every item the report can show, in a default order: (key, kind)."""
         items = []
@@ -409,12 +342,10 @@ class Plan:
                 for s in sections]
 
     def _report_item(self, key, manifest_of=None):
-        from .analyses import ANALYSES
-
         R = self.results
         if key == "accuracy":
             return [{"kind": "accuracy", "figure": f"{R}/figures/accuracy.png", "table": f"{R}/accuracy.csv",
-                     "title": "Accuracy", "caption": self.ACCURACY_CAPTION},
+                     "title": "Accuracy"},
                     {"kind": "table", "path": f"{R}/accuracy.csv", "title": "accuracy.csv",
                      "caption": "One row per model and stimulus set."}]
         if key == "summary":
@@ -423,13 +354,12 @@ class Plan:
         section, _, name = key.partition("/")
         if section == "rdms":
             return [{"kind": "rdm_figure", "figure": self.rdm_figure_path(name, m, s), "cube": self.rdm_figure_cube(name, m, s),
-                     "layers": self.resolve(m, req, manifest_of), "title": f"{name}: RDMs of {m} on {s}",
-                     "caption": self.RDM_CAPTION}
+                     "layers": self.resolve(m, req, manifest_of), "title": f"{name}: RDMs of {m} on {s}"}
                     for (r, m, s), req in self.rdm_figures.items() if r == name]
         kind = ANALYSES[section]
         out = self.analysis_outputs(section, name)
         return [{"kind": "analysis", "section": section, "figure": out["figure"], "metrics": out["metrics"],
-                 "title": f"{name} ({kind.description})", "caption": kind.caption or kind.description}]
+                 "title": f"{name} ({kind.description})", "description": kind.description}]
 
     def report_inputs(self, manifest_of=None) -> list:
         files = []

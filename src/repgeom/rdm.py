@@ -6,7 +6,13 @@ Methods (``RDM_METHODS``; the config schema's enum is this table):
   (rsatoolbox ``calc_rdm(..., 'euclidean')``).
 * ``correlation``: 1 - Pearson r across channels (rows centred; constant rows
   give NaN, as in rsatoolbox).
-* ``mahalanobis``, ``poisson``: delegated to rsatoolbox.
+* ``mahalanobis``, ``poisson``: delegated to rsatoolbox (``poisson`` with its priors as parameters).
+
+A method may declare parameters (``params``: JSON-schema properties with defaults).  A config names a
+method as ``euclidean`` or ``{name: poisson, prior_lambda: 2}``; :func:`resolve_method` turns either into a
+:class:`Method` whose ``id`` (``poisson+prior_lambda=2``: the name, then the non-default parameters) is what
+the plan, the cube folders (``results/rdms/{id}/...``), the path jobs and the steps carry, so a parameter
+reaches every computation and a changed parameter is another cube.
 
 A :class:`GramMethod` is one Gram matrix away: it says how rows are centred
 and how a Gram block (with its rows' and columns' squared norms) becomes a
@@ -32,8 +38,12 @@ Matrices come back square with an exact zero diagonal (what
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-from typing import Callable, Optional
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Union
+
+import jsonschema
 
 import numpy as np
 
@@ -60,6 +70,7 @@ class GramMethod:
     center: Optional[str]
     finish: Callable
     description: str = ""
+    params: dict = field(default_factory=dict)  # JSON-schema properties (with defaults): finish(..., **params)
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,94 @@ class DirectMethod:
 
     compute: Callable[[np.ndarray], np.ndarray]
     description: str = ""
+    params: dict = field(default_factory=dict)  # JSON-schema properties (with defaults): compute(X, **params)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered method with its parameters (complete: defaults filled); ``id`` names it everywhere."""
+
+    name: str
+    entry: Union[GramMethod, DirectMethod]
+    params: dict
+    id: str
+
+    @property
+    def is_gram(self) -> bool:
+        return isinstance(self.entry, GramMethod)
+
+    @property
+    def center(self):
+        return self.entry.center
+
+    @property
+    def description(self) -> str:
+        extra = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return self.entry.description + (f" ({extra})" if extra else "")
+
+    def finish(self, G, a, b, P, ops):
+        return self.entry.finish(G, a, b, P, ops, **self.params)
+
+    def compute(self, X):
+        return self.entry.compute(X, **self.params)
+
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def _value_text(v) -> str:
+    return v if isinstance(v, str) and _PLAIN.match(v) and v not in ("true", "false", "null") else json.dumps(v)
+
+
+def resolve_method(value) -> Method:
+    """The :class:`Method` a config value names: a method name, an id (``name+key=value...``) or a mapping
+    ``{name: NAME, key: value, ...}``; unknown methods and parameters, and values of the wrong type, are
+    errors naming the valid ones."""
+    if isinstance(value, Method):
+        return value
+    if isinstance(value, dict):
+        given = dict(value)
+        name = given.pop("name", None)
+    else:
+        name, *pairs = str(value).split("+")
+        given = {}
+        for pair in pairs:
+            key, eq, text = pair.partition("=")
+            if not eq:
+                raise ValueError(f"RDM method {value!r}: {pair!r} is not key=value")
+            try:
+                given[key] = json.loads(text)
+            except json.JSONDecodeError:
+                given[key] = text
+    entry = RDM_METHODS[name]
+    unknown = sorted(set(given) - set(entry.params))
+    if unknown:
+        raise ValueError(f"RDM method {name!r} has no parameter {unknown}; its parameters: "
+                         f"{sorted(entry.params) or 'none'}")
+    params = {k: given.get(k, schema.get("default")) for k, schema in sorted(entry.params.items())}
+    for k, v in params.items():
+        try:
+            jsonschema.validate(v, entry.params[k])
+        except jsonschema.ValidationError as err:
+            raise ValueError(f"RDM method {name!r}, parameter {k!r}: {err.message}") from None
+    extra = [f"{k}={_value_text(v)}" for k, v in params.items() if v != entry.params[k].get("default")]
+    return Method(name, entry, params, "+".join([name] + extra))
+
+
+def method_id(value) -> str:
+    """The id of the method a config value names (see :func:`resolve_method`)."""
+    return resolve_method(value).id
+
+
+def gram_methods() -> list:
+    """Names of the methods one Gram product away (streamable from features)."""
+    return RDM_METHODS.where(lambda m: isinstance(m, GramMethod))
+
+
+METHOD_SCHEMA = {"description": "an RDM method: its name, or {name: NAME, PARAMETER: value, ...} for one with "
+                                "parameters", "oneOf": [{"type": "string"},
+                                                        {"type": "object", "required": ["name"],
+                                                         "properties": {"name": {"type": "string"}}}]}
 
 
 def _mirror_upper(D, tril_indices):
@@ -148,12 +247,12 @@ def _finish_correlation(G, a, b, P, ops):
     return G
 
 
-def _rsatoolbox(method):
-    def compute(X):
-        from rsatoolbox.data import Dataset
+def _rsatoolbox(name):
+    def compute(X, **params):
+        from rsatoolbox.data import Dataset  # ~1-4 s to import: only where such a method runs
         from rsatoolbox.rdm import calc_rdm
 
-        return calc_rdm(Dataset(np.asarray(X, dtype=np.float64)), method=method).get_matrices()[0]
+        return calc_rdm(Dataset(np.asarray(X, dtype=np.float64)), method=name, **params).get_matrices()[0]
 
     return compute
 
@@ -163,7 +262,11 @@ RDM_METHODS.register("euclidean", GramMethod(
 RDM_METHODS.register("correlation", GramMethod(
     "rows", _finish_correlation, "1 - Pearson r across channels (rsatoolbox 'correlation')"))
 RDM_METHODS.register("mahalanobis", DirectMethod(_rsatoolbox("mahalanobis"), "rsatoolbox 'mahalanobis'"))
-RDM_METHODS.register("poisson", DirectMethod(_rsatoolbox("poisson"), "rsatoolbox 'poisson'"))
+RDM_METHODS.register("poisson", DirectMethod(_rsatoolbox("poisson"), "rsatoolbox 'poisson'", params={
+    "prior_lambda": {"type": "number", "exclusiveMinimum": 0, "default": 1,
+                     "description": "the Gamma prior's rate (rsatoolbox's prior_lambda)"},
+    "prior_weight": {"type": "number", "minimum": 0, "default": 0.1,
+                     "description": "the prior's weight (rsatoolbox's prior_weight)"}}))
 
 
 def _center_numpy(X, center, overwrite=False):
@@ -197,7 +300,7 @@ def _spans(n, block):
     return [(s, min(s + block, n)) for s in range(0, n, block)]
 
 
-def gram_rdm(Z, method: GramMethod, P: int, block: int = FULL_MAX, ops=NUMPY_OPS, empty=None):
+def gram_rdm(Z, method: Method, P: int, block: int = FULL_MAX, ops=NUMPY_OPS, empty=None):
     """The RDM of centred rows ``Z`` (numpy or torch, per ``ops``) by ``method``'s Gram finish.
 
     One symmetric product when ``block >= len(Z)``; else the upper triangle in row blocks.
@@ -230,7 +333,7 @@ def gram_rdm(Z, method: GramMethod, P: int, block: int = FULL_MAX, ops=NUMPY_OPS
 def _compute_torch(X, method, block):
     import torch
 
-    from .networks import strict_float32
+    from .devices import strict_float32
 
     strict_float32(X.device)
     X = X.reshape(len(X), -1)
@@ -250,10 +353,10 @@ def compute(X, method: str = "euclidean", block: Optional[int] = None, device: s
     tensor in -> a tensor on its own device out.  ``overwrite=True`` lets the
     computation reuse a numpy X's memory (X is then garbage).
     """
-    spec = RDM_METHODS[method]
+    spec = resolve_method(method)
     block = block or FULL_MAX
     if not isinstance(X, np.ndarray) and type(X).__module__.startswith("torch"):
-        if isinstance(spec, DirectMethod):
+        if not spec.is_gram:
             import torch
 
             D = spec.compute(X.detach().cpu().double().numpy().reshape(len(X), -1))
@@ -262,7 +365,7 @@ def compute(X, method: str = "euclidean", block: Optional[int] = None, device: s
     X = np.asarray(X)
     X = X.reshape(len(X), -1)
     out_dtype = np.float64 if X.dtype == np.float64 else np.float32
-    if isinstance(spec, DirectMethod):
+    if not spec.is_gram:
         D = spec.compute(X).astype(out_dtype)
     elif str(device).startswith("cuda"):
         import torch

@@ -15,6 +15,10 @@ import html
 import json
 import os
 
+from .captions import caption_of
+from .cubes import Cube
+from .runinfo import data_description, model_origin
+
 PACKAGES = ("torch", "torchvision", "numpy", "scipy", "scikit-learn", "rsatoolbox", "snakemake", "zarr", "xarray",
             "matplotlib")
 
@@ -50,8 +54,6 @@ def _ci(ci, key="ci95"):
 # ---- numbers for each kind of figure ---------------------------------------------------------------
 
 def separability_numbers(cube_path, layers):
-    from .cubes import Cube
-
     cube = Cube(cube_path)
     sep = cube.separability or {}
     steps = ", ".join(f"{layer} {sep[layer]:.2f}" for layer in layers if layer in sep)
@@ -77,10 +79,8 @@ def accuracy_numbers(table_path):
     return text + " Brackets: Wilson 95 % intervals."
 
 
-def analysis_numbers(section, metrics_path):
-    from .analyses import ANALYSES
-
-    return ANALYSES[section].report_numbers(_read_json(metrics_path))
+def analysis_numbers(section, metrics_path, description=""):
+    return caption_of(section, description).numbers(_read_json(metrics_path))
 
 
 # ---- the page ------------------------------------------------------------------------------------
@@ -115,8 +115,6 @@ def _figure(path, title, caption, numbers):
 
 def front_page(info, records):
     """The run at a glance: data, models (how each was obtained and on what), config digest, versions, date."""
-    from .runinfo import data_description, model_origin
-
     data = next((r["data"] for r in records.values() if r.get("data")), None)
     lines = []
     if data:
@@ -186,21 +184,25 @@ def build(layout_spec, results, info, out):
         items = []
         for item in section["items"]:
             kind = item["kind"]
+            caption = item.get("caption", "")
             if kind == "analysis":
-                numbers = analysis_numbers(item["section"], item["metrics"])
+                caption = caption_of(item["section"], item.get("description", "")).text
+                numbers = analysis_numbers(item["section"], item["metrics"], item.get("description", ""))
             elif kind == "rdm_figure":
+                caption = caption_of("rdms").text
                 numbers = separability_numbers(item["cube"], item["layers"])
             elif kind == "accuracy":
+                caption = caption_of("accuracy").text
                 numbers = accuracy_numbers(item["table"])
             else:
                 numbers = ""
             if kind == "table":
                 items.append({"type": "table", "path": item["path"], "title": item["title"],
-                              "caption": item.get("caption", ""), "collapsed": item.get("collapsed", False),
+                              "caption": caption, "collapsed": item.get("collapsed", False),
                               "relpath": os.path.relpath(item["path"], os.path.dirname(out))})
             else:
                 items.append({"type": "figure", "path": item["figure"], "title": item["title"],
-                              "caption": item["caption"], "numbers": numbers})
+                              "caption": caption, "numbers": numbers})
         layout.append({"title": section["title"], "text": section.get("text", ""), "items": items})
     info = {**info, "versions": package_versions(), "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}
     page = render(layout, info, records)

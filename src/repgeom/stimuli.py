@@ -24,7 +24,9 @@ from typing import Optional
 
 import numpy as np
 
+from .models import MODEL_KINDS
 from .registry import Registry
+from .store import open_group
 
 STIMULUS_KINDS = Registry("stimulus kind")
 
@@ -55,7 +57,8 @@ class StimulusKind:
         """Concrete sets of one config entry: {set id: spec}."""
         return {name: dict(spec)}
 
-    def check(self, name: str, spec: dict, cfg: dict) -> list:
+    def check(self, name: str, spec: dict, names) -> list:
+        """Problems beyond the schema (``names``: the config's :class:`repgeom.names.Names`, ``names.cfg`` it)."""
         return []
 
     def size(self, spec: dict, sets: dict) -> int:
@@ -68,6 +71,10 @@ class StimulusKind:
     def listing(self, spec: dict) -> Optional[str]:
         """A digest of the input files (planning: a changed folder reruns the set), or None."""
         return None
+
+    def check_heldout(self, name: str, spec: dict, counts, source: str) -> list:
+        """Problems of drawing this set from a held-out split with ``counts`` digits per class."""
+        return []
 
 
 # ---- MNIST held-out digits --------------------------------------------------------------------------
@@ -137,6 +144,12 @@ class PerClass(MnistKind):
 
         return spec["n"] * len(CLASSES)
 
+    def check_heldout(self, name, spec, counts, source):
+        if spec["n"] > counts.min():
+            return [f"config.stimuli.{name}.n: {spec['n']} per class, but the {source} held-out split has only "
+                    f"{int(counts.min())} of its rarest class"]
+        return []
+
     def select(self, spec, labels):
         from .mnist import CLASSES
 
@@ -152,6 +165,12 @@ class First(MnistKind):
 
     def size(self, spec, sets):
         return spec["n"]
+
+    def check_heldout(self, name, spec, counts, source):
+        if spec["n"] > counts.sum():
+            return [f"config.stimuli.{name}.n: the first {spec['n']}, but the {source} held-out split has "
+                    f"{int(counts.sum())} digits"]
+        return []
 
     def select(self, spec, labels):
         return first(labels, spec["n"])
@@ -179,26 +198,18 @@ class Fgsm(StimulusKind):
             return {f"{name}-eps{eps:g}": {**spec, "eps": float(eps), "sweep": name} for eps in spec["eps"]}
         return {name: dict(spec)}
 
-    def check(self, name, spec, cfg):
-        from .models import MODEL_KINDS, expand_families
-
-        problems = []
-        models, families = expand_families(cfg.get("models", {}))
-        stimuli = cfg.get("stimuli", {})
-        if spec.get("model") in families:
-            problems.append(f"config.stimuli.{name}.model: {spec['model']!r} is a family of seeds; attack one of "
-                            f"{families[spec['model']]}")
-        elif spec.get("model") not in models:
-            problems.append(f"config.stimuli.{name}.model: unknown model {spec.get('model')!r}; "
-                            f"configured models: {sorted(models)}")
+    def check(self, name, spec, names):
+        problems = names.check_model(spec.get("model"), f"config.stimuli.{name}.model", family=False)
+        stimuli = names.configured_sets
         base = spec.get("base")
-        if base not in stimuli or base == name:
-            problems.append(f"config.stimuli.{name}.base: unknown stimulus set {base!r}; "
-                            f"configured sets: {sorted(stimuli)}")
+        if base == name:
+            problems.append(f"config.stimuli.{name}.base: a set cannot attack itself")
+        elif base not in stimuli:
+            problems += names.check_set(base, f"config.stimuli.{name}.base")
         elif STIMULUS_KINDS[stimuli[base]["kind"]].attacks:
             problems.append(f"config.stimuli.{name}.base: {base!r} is itself an FGSM set; attack a clean set")
-        elif spec.get("model") in models:
-            model = models[spec["model"]]
+        elif not problems:
+            model = names.models[spec["model"]]
             ms = MODEL_KINDS[model["kind"]].label_space(model)
             ss = STIMULUS_KINDS[stimuli[base]["kind"]].label_space(stimuli[base], stimuli)
             if ms is None or ms != ss:
@@ -330,7 +341,7 @@ class ImageFolder(StimulusKind):
     }
     required = ("path",)
 
-    def check(self, name, spec, cfg):
+    def check(self, name, spec, names):
         try:
             list_images(spec["path"], spec.get("labels_csv"))
         except ValueError as err:
@@ -367,3 +378,11 @@ def set_size(name: str, sets: dict) -> int:
 
 def label_space(name: str, sets: dict) -> Optional[str]:
     return STIMULUS_KINDS[sets[name]["kind"]].label_space(sets[name], sets)
+
+
+def read_stimuli(path):
+    """A :class:`Stimuli` from a stimulus store."""
+    g = open_group(path)
+    attrs = dict(g.attrs)
+    return Stimuli(np.asarray(g["images"][:]), np.asarray(g["stim"][:]), np.asarray(g["label"][:]),
+                   list(attrs["classes"]), attrs)

@@ -494,16 +494,6 @@ def write_stimuli(out, stim, attrs):
         consolidate(tmp)
 
 
-def read_stimuli(path):
-    """A :class:`repgeom.stimuli.Stimuli` from a stimulus store."""
-    from .stimuli import Stimuli
-
-    g = open_group(path)
-    attrs = dict(g.attrs)
-    return Stimuli(np.asarray(g["images"][:]), np.asarray(g["stim"][:]), np.asarray(g["label"][:]),
-                   list(attrs["classes"]), attrs)
-
-
 # ---- RDM cubes -----------------------------------------------------------------------------------
 
 def write_cube(out, ids, labels, layers, matrices, attrs, chunk=2500, long_name="dissimilarity", per_layer=None):

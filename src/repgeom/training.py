@@ -9,8 +9,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from .mnist import MEAN, STD, normalize
-from .models import MODEL_KINDS
+from .mnist import pixels
 
 log = logging.getLogger(__name__)
 
@@ -32,27 +31,33 @@ class Recipe:
     log_interval: int = 20
 
 
-def train(kind, images, labels, recipe, build=None, progress=None, device="cpu"):
-    """A network of model kind ``kind`` trained on uint8 MNIST ``images`` / ``labels`` by ``recipe``.
+def train(make_network, preprocess_spec, images, labels, recipe, progress=None, device="cpu"):
+    """A network (``make_network()``: a fresh one, weights from torch's random state) trained on uint8 MNIST
+    ``images`` / ``labels`` by ``recipe``, its inputs made by its own preprocessing (``preprocess_spec``: for the
+    tutorial's kinds ToTensor + Normalize(0.1307, 0.3081), bitwise the course's).
 
-    Returns (model on CPU, history).  The images are normalised as the
-    tutorial's (ToTensor + Normalize), i.e. the tutorial kinds' preprocessing.
+    Returns (model on CPU, history).  FGSM batches (``recipe: fgsm``) are made in the preprocessed space:
+    de-normalised, stepped, clamped to [0, 1] and normalised again, the tutorial's procedure.
 
     Batch order and initial weights depend only on the seed; on CUDA the
     arithmetic differs from the CPU's in the last bits, so weights agree only
     approximately across devices.
     """
-    import torch
+    import torch  # ~2.5 s to import: only in the job that trains
     import torch.nn.functional as F
 
-    from . import attacks, networks
+    from . import attacks, devices, preprocess
 
     if recipe.recipe not in RECIPES:
         raise ValueError(f"unknown training recipe {recipe.recipe!r}; valid: {list(RECIPES)}")
     torch.manual_seed(recipe.seed)
-    networks.strict_float32(device)
-    model = MODEL_KINDS[kind].build(dict(build or {})).to(device)
-    x_all = normalize(images).to(device)
+    devices.strict_float32(device)
+    model = make_network().to(device)
+    pre = preprocess.build(preprocess_spec).to(device)
+    with torch.no_grad():
+        x_all = pre(torch.from_numpy(pixels(images)).to(device))
+    mean = pre.mean if pre.mean is not None else torch.zeros(1, 1, 1, device=device)
+    std = pre.std if pre.std is not None else torch.ones(1, 1, 1, device=device)
     y_all = torch.as_tensor(labels, dtype=torch.long).to(device)
     order_rng = torch.Generator().manual_seed(recipe.seed)
     optimizer = torch.optim.Adadelta(model.parameters(), lr=recipe.lr)
@@ -69,7 +74,7 @@ def train(kind, images, labels, recipe, build=None, progress=None, device="cpu")
             idx = order[b * recipe.batch_size:(b + 1) * recipe.batch_size].to(device)
             x, y = x_all[idx], y_all[idx]
             if recipe.recipe == "fgsm":
-                x = attacks.fgsm_normalised(model, x, y, recipe.fgsm_eps, MEAN, STD)
+                x = attacks.fgsm_normalised(model, x, y, recipe.fgsm_eps, mean, std)
             optimizer.zero_grad()
             out = model(x)
             loss = F.nll_loss(torch.log(out), y)
@@ -108,3 +113,19 @@ def accuracy(model, images, labels):
     y = torch.as_tensor(labels, dtype=torch.long)
     pred = predict(model, images)
     return int((pred == y).sum()), int(len(y))
+
+
+def heldout_metrics(network, images, labels, eps):
+    """Accuracy of ``network`` (preprocessing included) on held-out pixels, clean and under FGSM made against
+    itself at ``eps``: the metrics a model record carries for a label space with a held-out split."""
+    import torch
+
+    from . import attacks
+
+    x = torch.from_numpy(images)
+    y = torch.as_tensor(labels)
+    correct, n = accuracy(network, x, y)
+    adv = attacks.fgsm(network.eval(), x, y, eps)
+    adv_correct, _ = accuracy(network, adv, y)
+    return {"heldout_accuracy": correct / n, "heldout_correct": correct, "heldout_n": n, "fgsm_eps": eps,
+            "heldout_fgsm_accuracy": adv_correct / n, "heldout_fgsm_correct": adv_correct}

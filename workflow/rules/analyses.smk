@@ -6,7 +6,7 @@ rule embedding:
     params:
         spec=embedding_spec,
         blas_threads=1,  # fixed, not Snakemake's allotment: results must not depend on --cores
-        code=code_version("embedding", "dimreduction", "store"),
+        code=code_version("embedding"),
     priority: 10  # the longest jobs (t-SNE, MDS): start them first so short jobs fill the gaps
     threads: 1
     resources:

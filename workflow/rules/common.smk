@@ -13,8 +13,8 @@ from snakemake.utils import update_config
 
 from repgeom.config import ConfigError, load_schema, load_yaml, validate as validate_config
 from repgeom.analyses import ANALYSES
+from repgeom.codehash import step_hash
 from repgeom.plan import Plan, as_json
-from repgeom.rdm import RDM_METHODS
 from repgeom.runinfo import failure_lines, summary_lines
 
 RUN_STARTED = time.time()
@@ -49,7 +49,6 @@ RESULTS = PLAN.results
 RESOURCES = PLAN.resources
 MODELS = PLAN.models  # concrete: a family of seeds is one model per seed
 FEATURE_OPTS = config["features"]
-SRC = os.path.join(workflow.basedir, "src", "repgeom")
 
 
 def _alternatives(names):
@@ -59,7 +58,7 @@ def _alternatives(names):
 wildcard_constraints:
     model=_alternatives(MODELS),
     set=_alternatives(PLAN.sets),
-    method=_alternatives(RDM_METHODS.names()),
+    method=_alternatives({m for (m, _, _) in PLAN.model_cubes} | {m for (m, _) in PLAN.labels_cubes}),
     section=_alternatives(ANALYSES.names()),
     name=_alternatives({n for (_, n) in PLAN.analyses}),
     request=_alternatives(config["rdms"]),
@@ -67,13 +66,10 @@ wildcard_constraints:
     embedding="[a-z]+-[a-z0-9.-]+",
 
 
-def code_version(step, *modules):
-    """Hash of a step's source and of the core modules it uses: a param, so code edits rerun exactly the affected rules."""
-    h = hashlib.sha256()
-    for name in (f"steps/{step}", "steps/_shell") + modules:
-        with open(os.path.join(SRC, f"{name}.py"), "rb") as f:
-            h.update(f.read())
-    return h.hexdigest()[:16]
+def code_version(step, *kinds):
+    """The hash of every module the step imports (and of ``kinds``' modules): a param, so an edit reruns exactly
+    the jobs whose code it touches (repgeom.codehash)."""
+    return step_hash(step, kinds)
 
 
 def mnist_inputs(wildcards):
@@ -201,11 +197,11 @@ def analysis_spec(wildcards):
 
 
 def analysis_code(wildcards):
-    return code_version("analysis", *ANALYSES[wildcards.section].modules)
+    return code_version("analysis", ANALYSES[wildcards.section])
 
 
 def analysis_figure_code(wildcards):
-    return code_version("analysis_figure", "figures", *ANALYSES[wildcards.section].modules)
+    return code_version("analysis_figure", ANALYSES[wildcards.section])
 
 
 def analysis_display(wildcards):

@@ -13,7 +13,7 @@ rule mnist:
         download_dir=f"{RESOURCES}/mnist",
         heldout=config["data"]["embedded_heldout_per_class"],
         seed=config["data"]["split_seed"],
-        code=code_version("mnist", "mnist"),
+        code=code_version("mnist"),
     log:
         f"{RESULTS}/logs/mnist.log",
     benchmark:

@@ -10,7 +10,7 @@ rule rdm_figure:
     params:
         nodes=rdm_figure_nodes,
         display=rdm_figure_display,
-        code=code_version("rdm_figure", "figures", "cubes"),
+        code=code_version("rdm_figure"),
     log:
         f"{RESULTS}/logs/rdm_figure/{{request}}/{{model}}/{{set}}.log",
     benchmark:
@@ -29,7 +29,7 @@ rule accuracy_figure:
         report(f"{RESULTS}/figures/accuracy.png", caption="../report/accuracy.rst", category="Accuracy"),
     params:
         display=lambda w: as_json(PLAN.accuracy_display(ACCURACY_MODELS)),
-        code=code_version("accuracy_figure", "figures"),
+        code=code_version("accuracy_figure"),
     log:
         f"{RESULTS}/logs/accuracy_figure.log",
     benchmark:

@@ -9,7 +9,7 @@ rule metrics_summary:
         report(f"{RESULTS}/metrics/summary.csv", caption="../report/metrics.rst", category="Metrics"),
     params:
         rdm_figures=summary_figures,
-        code=code_version("metrics_summary", "metrics", "cubes", *(m for s in ANALYSES for m in ANALYSES[s].modules)),
+        code=code_version("metrics_summary", *(ANALYSES[s] for s in ANALYSES)),  # every kind's summary rows
     log:
         f"{RESULTS}/logs/metrics_summary.log",
     benchmark:

@@ -6,11 +6,11 @@ rule fetch_checkpoint:
     output:
         directory(f"{RESOURCES}/checkpoints/{{model}}"),
     params:
-        source=lambda w: as_json({k: MODELS[w.model].get(k) for k in ("checkpoint", "kind", "builder", "weights")}
-                                 | {"mirror": config["download"]["torchvision_mirror"]}),
+        spec=lambda w: as_json(PLAN.model_spec(w.model)),
+        mirror=config["download"]["torchvision_mirror"] or "",
         timeout=config["download"]["timeout"],
         on_unreachable=lambda w: config["download"]["on_unreachable"] if "train" in MODELS[w.model] else "fail",
-        code=code_version("fetch", "download", "models"),
+        code=code_version("fetch"),
     log:
         f"{RESULTS}/logs/fetch_checkpoint/{{model}}.log",
     benchmark:
@@ -18,7 +18,7 @@ rule fetch_checkpoint:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "python -m repgeom.steps.fetch --source {params.source:q} --timeout {params.timeout}"
+        "python -m repgeom.steps.fetch --spec {params.spec:q} --mirror {params.mirror:q} --timeout {params.timeout}"
         " --on-unreachable {params.on_unreachable} --outdir {output} > {log} 2>&1"
 
 
@@ -36,10 +36,7 @@ checkpoint prepare_model:
         fgsm_eps=config["evaluation"]["fgsm_eps"],
         torch_threads=lambda w: PLAN.model_threads(w.model),  # fixed: the weights must not depend on --cores
         device=config["device"],
-        code=code_version(
-            "prepare_model", "checkpoints", "models", "training", "networks", "attacks", "mnist", "download",
-            "preprocess"
-        ),
+        code=code_version("prepare_model"),
     threads: lambda w: PLAN.model_threads(w.model)
     resources:
         mem_mb=2000,

@@ -8,7 +8,7 @@ rule features:
         batch_size=FEATURE_OPTS["batch_size"],
         torch_threads=1,  # fixed, not Snakemake's allotment: results must not depend on --cores
         device=config["device"],
-        code=code_version("features", "features", "store", "checkpoints", "networks", "nodes", "preprocess", "models"),
+        code=code_version("features"),
     threads: 1
     resources:
         mem_mb=lambda w: PLAN.feature_mem_mb(w.set),
@@ -36,7 +36,7 @@ rule rdm:
         chunk=FEATURE_OPTS["rdm_chunk"],
         blas_threads=lambda w: PLAN.rdm_threads(w.set),  # planned, whatever Snakemake allots
         device=config["device"],
-        code=code_version("rdm", "rdm", "cubes", "store", "errors"),
+        code=code_version("rdm"),
     threads: lambda w: PLAN.rdm_threads(w.set)
     resources:
         mem_mb=lambda w: PLAN.rdm_mem_mb(w.set),
@@ -60,7 +60,7 @@ rule labels_rdm:
         directory(f"{RESULTS}/labels/{{method}}/{{set}}.zarr"),
     params:
         blas_threads=1,
-        code=code_version("labels_rdm", "rdm", "cubes", "store"),
+        code=code_version("labels_rdm"),
     threads: 1
     resources:
         mem_mb=lambda w: PLAN.rdm_mem_mb(w.set),
@@ -85,7 +85,7 @@ rule reference_rdm:
     params:
         spec=lambda w: as_json({k: v for k, v in PLAN.references[w.reference].items()
                                 if k not in ("label", "color", "marker")}),
-        code=code_version("reference_rdm", "references", "store"),
+        code=code_version("reference_rdm"),
     threads: 1
     resources:
         mem_mb=lambda w: PLAN.rdm_mem_mb(w.set),

@@ -9,7 +9,7 @@ rule report:
         layout=report_layout,
         info=report_info,
         results=lambda w, output: os.path.dirname(output[0]),
-        code=code_version("report", "report", "runinfo", *(m for s in ANALYSES for m in ANALYSES[s].modules)),
+        code=code_version("report"),
     log:
         f"{RESULTS}/logs/report.log",
     benchmark:

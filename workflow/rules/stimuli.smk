@@ -8,7 +8,7 @@ rule stimuli:
         args=stimuli_args,
         torch_threads=1,  # fixed, not Snakemake's allotment: FGSM images must not depend on --cores
         device=config["device"],
-        code=code_version("stimuli", "stimuli", "attacks", "mnist", "store", "checkpoints", "networks", "preprocess"),
+        code=code_version("stimuli"),
     threads: 1
     resources:
         mem_mb=1500,
@@ -34,7 +34,7 @@ rule accuracy:
     params:
         pairs=as_json(ACCURACY_PAIRS),
         torch_threads=1,
-        code=code_version("accuracy", "training", "checkpoints", "networks", "preprocess", "models"),
+        code=code_version("accuracy"),
     threads: 1
     resources:
         mem_mb=1500,

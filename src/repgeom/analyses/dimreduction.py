@@ -8,17 +8,13 @@ the classes (silhouette of the labels) and draws the grid.
 
 from __future__ import annotations
 
-from . import AnalysisKind, register
+from .base import AnalysisKind, register
 
 
 class DimReduction(AnalysisKind):
     section = "dimreduction"
     record_kind = "dimreduction"
     description = "PCA / MDS / t-SNE views of some layers of one model on one stimulus set"
-    modules = ("analyses/dimreduction", "store")
-    report_category = "Dimensionality reduction"
-    caption = ("2-D views of each layer's representation (rows: methods, columns: layers), one point per "
-               "stimulus coloured by class.")
 
     @property
     def schema(self):
@@ -41,27 +37,12 @@ class DimReduction(AnalysisKind):
             },
         }
 
-    def check(self, name, spec, cfg):
-        from ..stimuli import expand_sets
-
-        from ..models import expand_families
-
-        problems = []
-        models, families = expand_families(cfg.get("models", {}))
-        if spec.get("model") in families:
-            problems.append(f"config.dimreduction.{name}.model: {spec['model']!r} is a family of seeds; "
-                            f"name one of {families[spec['model']]}")
-        elif spec.get("model") not in models:
-            problems.append(f"config.dimreduction.{name}.model: unknown model {spec.get('model')!r}; "
-                            f"configured models: {sorted(models)}")
-        sets = expand_sets(cfg.get("stimuli", {}))
-        if spec.get("stimuli") not in sets:
-            problems.append(f"config.dimreduction.{name}.stimuli: unknown stimulus set {spec.get('stimuli')!r}; "
-                            f"configured sets: {sorted(sets)}")
-        return problems
+    def check(self, name, spec, names):
+        return (names.check_model(spec.get("model"), f"config.dimreduction.{name}.model", family=False)
+                + names.check_set(spec.get("stimuli"), f"config.dimreduction.{name}.stimuli"))
 
     def _embeddings(self, spec):
-        from ..plan import Embedding
+        from ..artifacts import Embedding
 
         nodes = tuple(spec["nodes"]) if isinstance(spec["nodes"], list) else spec["nodes"]
         return [Embedding(spec["model"], spec["stimuli"], m, spec["seed"], float(spec["perplexity"]), nodes)
@@ -111,14 +92,6 @@ class DimReduction(AnalysisKind):
         from .. import figures
 
         return figures.dimreduction_grid(store)
-
-    def report_numbers(self, record):
-        parts = []
-        for method, per in record["silhouette"].items():
-            layers = list(per)
-            parts.append(f"{method}: silhouette of the classes {layers[0]} {per[layers[0]]:.2f} → "
-                         f"{layers[-1]} {per[layers[-1]]:.2f}")
-        return "; ".join(parts) + " (1 = tight, separate classes; 0 = overlapping)."
 
     def summary_rows(self, record):
         return [("dimreduction", record["analysis"], record["model"], record["stimulus_set"], layer,

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from . import AnalysisKind, register
+from ..stimuli import STIMULUS_KINDS
+from .base import AnalysisKind, register
 
 
 class FgsmSweep(AnalysisKind):
     section = "fgsm_sweeps"
     record_kind = "fgsm_sweep"
     description = "accuracy of every model against FGSM eps, for attacks made against each of some models"
-    modules = ("analyses/fgsm_sweep", "store")
-    caption = ("Accuracy against the size of the FGSM perturbation (eps 0: the clean images), one panel per "
-               "attacked model: its own accuracy bold (a white-box attack), every other model's thin (a transfer "
-               "attack); bands are Wilson 95 % intervals.")
     schema = {"type": "object", "additionalProperties": False, "required": ["stimuli"],
               "properties": {"stimuli": {"type": "array", "minItems": 1, "uniqueItems": True,
                                          "items": {"type": "string"},
@@ -21,17 +18,18 @@ class FgsmSweep(AnalysisKind):
                              "models": {"type": "array", "minItems": 1, "items": {"type": "string"},
                                         "description": "the models shown (default: every model)"}}}
 
-    def check(self, name, spec, cfg):
-        stimuli = cfg.get("stimuli", {})
-        problems = []
+    def check(self, name, spec, names):
+        where = f"config.fgsm_sweeps.{name}"
+        problems = names.check_models(spec.get("models", []), f"{where}.models")
         for s in spec.get("stimuli", []):
-            entry = stimuli.get(s)
-            if not entry or entry.get("kind") != "fgsm" or not isinstance(entry.get("eps"), list):
-                problems.append(f"config.fgsm_sweeps.{name}.stimuli: {s!r} is not an FGSM set with a list of eps")
+            members = names.sweep_members(s)
+            if not members or not all(STIMULUS_KINDS[names.sets[m]["kind"]].attacks for m in members):
+                problems.append(f"{where}.stimuli: {s!r} is not an attack with a list of eps (a sweep); sweeps: "
+                                f"{sorted(names.sweeps)}")
         return problems
 
     def requests(self, name, spec, plan):
-        from ..plan import ResultFile
+        from ..artifacts import ResultFile
 
         return [ResultFile("accuracy.csv")]
 
@@ -84,15 +82,6 @@ class FgsmSweep(AnalysisKind):
         from .. import figures
 
         return figures.fgsm_sweep(store, display)
-
-    def report_numbers(self, record):
-        parts = []
-        for attacked, res in record["attacks"].items():
-            own = res["accuracy"].get(attacked, {})
-            if own:
-                seq = ", ".join(f"{e} {v['accuracy']:.2f}" for e, v in own.items())
-                parts.append(f"{attacked} against its own FGSM, by eps: {seq}")
-        return "; ".join(parts) + "."
 
     def summary_rows(self, record):
         rows = []

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from . import AnalysisKind, register
+from .base import AnalysisKind, register
 
 
 class Montage(AnalysisKind):
     section = "montages"
     record_kind = "montage"
     description = "a grid of a stimulus set's images, a few of each class"
-    modules = ("analyses/montage", "store")
-    caption = "The images of the stimulus set, the first few of each class (one row per class)."
     schema = {"type": "object", "additionalProperties": False, "required": ["stimuli"],
               "properties": {"stimuli": {"type": "string"},
                              "per_class": {"type": "integer", "minimum": 1, "default": 5,
                                            "description": "images shown per class (the first of each)"}}}
 
-    def check(self, name, spec, cfg):
-        from ..stimuli import expand_sets
-
-        if spec.get("stimuli") not in expand_sets(cfg.get("stimuli", {})):
-            return [f"config.montages.{name}.stimuli: unknown stimulus set {spec.get('stimuli')!r}"]
-        return []
+    def check(self, name, spec, names):
+        return names.check_set(spec.get("stimuli"), f"config.montages.{name}.stimuli")
 
     def requests(self, name, spec, plan):
-        from ..plan import StimulusSet
+        from ..artifacts import StimulusSet
 
         return [StimulusSet(spec["stimuli"])]
 
@@ -35,7 +29,8 @@ class Montage(AnalysisKind):
         import numpy as np
         import xarray as xr
 
-        from ..store import jsonable, read_stimuli
+        from ..store import jsonable
+        from ..stimuli import read_stimuli
 
         stim = read_stimuli(inputs[0])
         take = np.concatenate([np.flatnonzero(stim.labels == c)[:job["per_class"]] for c in range(len(stim.classes))])
@@ -52,11 +47,6 @@ class Montage(AnalysisKind):
         from .. import figures
 
         return figures.montage(store)
-
-    def report_numbers(self, record):
-        counts = record["per_class_counts"]
-        return (f"{record['n_stimuli']} stimuli in {len(counts)} classes "
-                f"({min(counts.values())}–{max(counts.values())} per class).")
 
     def summary_rows(self, record):
         return [("montage", record["analysis"], "", record["stimulus_set"], cls, "stimuli_per_class", n)

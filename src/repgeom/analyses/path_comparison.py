@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import AnalysisKind, register
+from .base import AnalysisKind, register
 
 
 def _entry_keys(spec):
@@ -16,10 +16,6 @@ class PathComparison(AnalysisKind):
     section = "path_comparisons"
     record_kind = "path_comparison"
     description = "two path analyses over the same entries, aligned by Procrustes"
-    modules = ("analyses/path_comparison", "paths", "store")
-    report_category = "Representational paths"
-    caption = ("The two paths after orthogonal Procrustes alignment (MDS orientation is arbitrary); the title "
-               "gives their disparity (0 = the same shape).")
     schema = {
         "type": "object",
         "additionalProperties": False,
@@ -28,13 +24,11 @@ class PathComparison(AnalysisKind):
                        "other": {"type": "string", "description": "a path analysis over the same entries"}},
     }
 
-    def check(self, name, spec, cfg):
-        paths = cfg.get("paths") or {}
+    def check(self, name, spec, names):
+        paths = names.cfg.get("paths") or {}
         problems = []
         for role in ("reference", "other"):
-            if spec.get(role) not in paths:
-                problems.append(f"config.path_comparisons.{name}.{role}: unknown path analysis {spec.get(role)!r}; "
-                                f"configured: {sorted(paths)}")
+            problems += names.check_analysis("paths", spec.get(role), f"config.path_comparisons.{name}.{role}")
         if not problems:
             try:
                 same = _entry_keys(paths[spec["reference"]]) == _entry_keys(paths[spec["other"]])
@@ -46,7 +40,7 @@ class PathComparison(AnalysisKind):
         return problems
 
     def requests(self, name, spec, plan):
-        from ..plan import AnalysisStore
+        from ..artifacts import AnalysisStore
 
         return [AnalysisStore("paths", spec["reference"]), AnalysisStore("paths", spec["other"])]
 
@@ -105,18 +99,6 @@ class PathComparison(AnalysisKind):
         from .. import figures
 
         return figures.aligned_paths_figure(store, display)
-
-    def report_numbers(self, record):
-        text = (f"Procrustes disparity {record['procrustes_disparity']:.4f}; the distance matrices correlate "
-                f"r = {record['distance_matrix_correlation']:.3f}.")
-        if "disparity_bootstrap" in record:
-            b = record["disparity_bootstrap"]
-            text += (f" Between resamples of the two paths the disparity is {b['median']:.4f} "
-                     f"[{b['ci95'][0]:.4f}, {b['ci95'][1]:.4f}]; the observed one lies at the "
-                     f"{record['disparity_percentile_in_other_self']:.0f}th percentile of {record['other']}'s own "
-                     f"resampling disparity and the {record['disparity_percentile_in_reference_self']:.0f}th of "
-                     f"{record['reference']}'s.")
-        return text
 
     def summary_rows(self, record):
         pair = f"{record['reference']} vs {record['other']}"

@@ -7,29 +7,25 @@ dependence on the measure visible.
 
 from __future__ import annotations
 
-from . import AnalysisKind, register
+from .base import AnalysisKind, register
 
 
 class Profile(AnalysisKind):
     section = "profiles"
     record_kind = "profile"
     description = "a model's distance to a point entry per layer, in several paths (e.g. under several measures)"
-    modules = ("analyses/profile", "store")
-    caption = ("The distance of each layer's RDM to the labels' under each path's measure: whether hidden layers "
-               "approach or leave the labels depends on how RDMs are computed and compared.")
     schema = {"type": "object", "additionalProperties": False, "required": ["paths", "model"],
               "properties": {"paths": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string"}},
                              "model": {"type": "string", "description": "the entry whose layers are profiled"},
                              "target": {"type": "string", "default": "labels",
                                         "description": "a point entry of every path (labels, a reference)"}}}
 
-    def check(self, name, spec, cfg):
-        paths = cfg.get("paths") or {}
-        return [f"config.profiles.{name}.paths: unknown path analysis {p!r}; configured: {sorted(paths)}"
-                for p in spec.get("paths", []) if p not in paths]
+    def check(self, name, spec, names):
+        return [p for path in spec.get("paths", [])
+                for p in names.check_analysis("paths", path, f"config.profiles.{name}.paths")]
 
     def requests(self, name, spec, plan):
-        from ..plan import AnalysisStore
+        from ..artifacts import AnalysisStore
 
         return [AnalysisStore("paths", p) for p in spec["paths"]]
 
@@ -68,15 +64,6 @@ class Profile(AnalysisKind):
         from .. import figures
 
         return figures.profile(store, display)
-
-    def report_numbers(self, record):
-        parts = []
-        for path, per in record["profiles"].items():
-            layers = list(per)
-            mid = max(layers, key=lambda la: per[la])
-            parts.append(f"{path} ({record['measures'][path]}): {layers[0]} {per[layers[0]]:.3f}, farthest {mid} "
-                         f"{per[mid]:.3f}, {layers[-1]} {per[layers[-1]]:.3f}")
-        return "; ".join(parts) + "."
 
     def summary_rows(self, record):
         return [("profile", record["analysis"], record["model"], path, layer, f"distance_to_{record['target']}", v)

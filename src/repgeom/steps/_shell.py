@@ -1,4 +1,4 @@
-"""Shared plumbing of the workflow steps: logging, clean errors, devices, JSON records, checkpoints."""
+"""Shared plumbing of the workflow steps: logging, clean errors, JSON records, atomic figures, the allocator."""
 
 import argparse
 import json
@@ -18,31 +18,6 @@ def write_json(obj, path):
     os.replace(tmp, path)
 
 
-def set_threads(n):
-    import torch
-
-    if n:
-        torch.set_num_threads(int(n))
-
-
-def torch_device(name):
-    """torch device for config's ``device`` (auto/cpu/cuda)."""
-    import torch
-
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("config says device: cuda, but torch sees no CUDA device")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def light_device(name):
-    """Like :func:`device`, but without importing torch unless a GPU could be there (numpy steps)."""
-    if name == "cpu" or (name == "auto" and not os.path.exists("/proc/driver/nvidia/version")):
-        return "cpu"
-    return str(torch_device(name))
-
-
 def save_figure(fig, path, dpi=150):
     """Write a matplotlib figure atomically (temp file + rename)."""
     tmp = f"{path}.tmp.png"
@@ -59,22 +34,6 @@ def provenance():
 def read_json(path):
     with open(path) as f:
         return json.load(f)
-
-
-def load_checkpoint(path, record_path):
-    """(network in eval mode, its record): the normalised checkpoint a ``prepare_model`` job wrote."""
-    from .. import checkpoints
-
-    record = read_json(record_path)
-    return checkpoints.load_model(path, kind=record["kind"], build=record["build"]), record
-
-
-def load_network(path, record_path):
-    """(network with its preprocessing in front: pixels in, outputs out; the bare network; its record)."""
-    from .. import preprocess
-
-    net, record = load_checkpoint(path, record_path)
-    return preprocess.network(net, record["preprocess"]), net, record
 
 
 def tune_allocator():

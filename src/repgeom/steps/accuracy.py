@@ -10,7 +10,9 @@ import hashlib
 import json
 import os
 
-from ._shell import load_network, log, main, set_threads
+from ..checkpoints import load_network
+from ..devices import set_threads
+from ._shell import log, main
 
 
 def _stimuli_digest(stim):
@@ -43,6 +45,7 @@ def run(a):
     import torch
 
     from .. import metrics, store, training
+    from ..stimuli import read_stimuli
 
     set_threads(a.threads)
     pairs = [tuple(p) for p in json.loads(a.pairs)]
@@ -60,7 +63,7 @@ def run(a):
 
     sets = {}
     for path in a.stimuli:
-        stim = store.read_stimuli(path)
+        stim = read_stimuli(path)
         sets[stim.attrs["stimulus_set"]] = stim
     kept_path = os.path.splitext(a.out)[0] + ".rows.json"
     kept, keys = _read_kept(kept_path), {}

@@ -2,7 +2,9 @@
 
 import json
 
-from ._shell import load_checkpoint, log, main, provenance, set_threads, torch_device
+from ..checkpoints import load_checkpoint
+from ..devices import set_threads, torch_device
+from ._shell import log, main, provenance
 
 
 def run(a):

@@ -5,13 +5,13 @@ from ._shell import log, main, provenance
 
 def run(a):
     from .. import cubes, store
-    from ..rdm import RDM_METHODS
+    from ..rdm import resolve_method
 
     g = store.open_group(a.stimuli)
     sattrs = dict(g.attrs)
     classes = list(sattrs["classes"])
     attrs = {"method": a.method, "source_kind": "labels", "model": "labels", **store.stimulus_provenance(sattrs),
-             "description": f"one-hot labels over {len(classes)} classes; {RDM_METHODS[a.method].description}",
+             "description": f"one-hot labels over {len(classes)} classes; {resolve_method(a.method).description}",
              **provenance()}
     labels = g["label"][:]
     store.write_cube(a.out, g["stim"][:], labels, ["labels"], cubes.labels_rdms(labels, classes, a.method), attrs,

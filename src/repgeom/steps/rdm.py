@@ -3,12 +3,13 @@
 import json
 import os
 
-from ._shell import light_device, log, main, provenance
+from ..devices import light_device
+from ._shell import log, main, provenance
 
 
 def run(a):
     from .. import cubes, store
-    from ..rdm import RDM_METHODS
+    from ..rdm import resolve_method
 
     g = store.open_group(a.features)
     fattrs = dict(g.attrs)
@@ -16,7 +17,7 @@ def run(a):
     attrs = {"method": a.method, "source_kind": "model", **store.model_provenance(fattrs),
              **store.stimulus_provenance(fattrs), "aliases": fattrs.get("aliases", {}),
              "derived": fattrs.get("derived", {}),
-             "description": RDM_METHODS[a.method].description,
+             "description": resolve_method(a.method).description,
              "blas_threads": int(os.environ.get("OPENBLAS_NUM_THREADS") or 0) or None, **provenance()}
     labels = g["label"][:]
     separability = {}

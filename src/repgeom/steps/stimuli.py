@@ -2,20 +2,23 @@
 
 import json
 
-from ._shell import load_network, log, main, provenance, set_threads, torch_device
+from ..devices import set_threads, torch_device
+from ._shell import log, main, provenance
 
 
 def run(a):
     from .. import mnist, store
-    from ..stimuli import STIMULUS_KINDS
+    from ..stimuli import STIMULUS_KINDS, read_stimuli
 
     spec = json.loads(a.spec)
     kind = STIMULUS_KINDS[spec["kind"]]
     attrs = {"stimulus_set": a.set, "stimulus_kind": spec["kind"], "stimulus_spec": spec, "eps": 0.0,
              "attacked_model": "", **provenance()}
     if kind.attacks:
+        from ..checkpoints import load_network  # imports torch (~2.5 s): only an attack needs the network
+
         set_threads(a.threads)
-        base = store.read_stimuli(a.base)
+        base = read_stimuli(a.base)
         network, _, record = load_network(a.checkpoint, a.record)
         stim = kind.make(spec, base, network, device=torch_device(a.device))
         attrs.update(eps=spec["eps"], attacked_model=spec["model"], attacked_checkpoint_md5=record["md5"],

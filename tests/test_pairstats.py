@@ -1,11 +1,11 @@
-"""Streamed paths (repgeom.streaming): the same numbers as through cubes, from features in row blocks."""
+"""The pair engine (repgeom.pairstats): RDMs streamed from features in row blocks give the numbers of whole cubes."""
 
 import os
 
 import numpy as np
 import pytest
 
-from repgeom import compare, rdm, store, streaming
+from repgeom import compare, entries, pairstats, rdm, store
 
 
 def _features(n, seed=0):
@@ -27,10 +27,10 @@ def _cube_route(feats, labels, method, compare_method):
 
 
 def _streamed(feats, labels, method, compare_method, block, device="cpu", index=None, nan_pairs=None):
-    sources = [streaming.FeatureRDM(v, method, k) for k, v in feats.items()]
-    sources.append(streaming.LabelsRDM(labels, 4, method))
-    return streaming.similarity(sources, len(labels), compare_method, block=block, device=device, index=index,
-                                nan_pairs=nan_pairs)
+    sources = [pairstats.FeatureRDM(v, method, k) for k, v in feats.items()]
+    sources.append(pairstats.LabelsRDM(labels, 4, method))
+    rdms = sources if index is None else [sources[i] for i in index]
+    return compare.similarity(rdms, len(labels), compare_method, block=block, device=device, nan_pairs=nan_pairs)
 
 
 @pytest.mark.parametrize("method,compare_method", [("euclidean", "cosine"), ("euclidean", "corr"),
@@ -45,14 +45,27 @@ def test_streamed_similarity_equals_the_cube_route(method, compare_method, block
     assert np.abs(got - want).max() <= 1e-6
 
 
-def test_cka_from_pair_statistics_equals_the_two_pass_estimator_exactly():
+def _hsic_u(K, L):
+    """The unbiased HSIC estimator (Song et al. 2012), brute force in float64."""
+    n = len(K)
+    K, L = K.copy(), L.copy()
+    np.fill_diagonal(K, 0)
+    np.fill_diagonal(L, 0)
+    one = np.ones(n)
+    return (np.trace(K @ L) + (one @ K @ one) * (one @ L @ one) / ((n - 1) * (n - 2))
+            - 2 / (n - 2) * one @ K @ L @ one) / (n * (n - 3))
+
+
+def test_cka_from_pair_statistics_equals_the_estimator_on_the_kernels_the_rdms_imply():
+    """Stored RDMs walked in blocks that don't divide n: CKA of K = -1/2 J D J, brute force, to 1e-10."""
     rng = np.random.default_rng(3)
     X = rng.standard_normal((60, 8))
     Y = X @ rng.standard_normal((8, 8)) + 0.3 * rng.standard_normal((60, 8))
     mats = [rdm.compute(M, "euclidean") for M in (X, Y, rng.standard_normal((60, 3)))]
-    want = compare.debiased_cka(mats, 60)
-    sources = [streaming.CubeBlocks(compare.MatrixRows(m)) for m in mats]
-    got = streaming.similarity(sources, 60, "cka", block=17)
+    J = np.eye(60) - 1 / 60
+    kernels = [-0.5 * J @ m @ J for m in mats]
+    want = np.array([[_hsic_u(a, b) / np.sqrt(_hsic_u(a, a) * _hsic_u(b, b)) for b in kernels] for a in kernels])
+    got = compare.similarity([pairstats.StoredRDM(m) for m in mats], 60, "cka", block=17)
     assert np.abs(got - want).max() <= 1e-10
     assert np.allclose(np.diag(got), 1.0)
 
@@ -73,8 +86,9 @@ def test_constant_patterns_are_left_out_as_the_cube_route_leaves_them_out():
 
 def test_aliases_are_computed_once_and_repeat_their_rows():
     feats, labels = _features(70)
-    sources = [streaming.FeatureRDM(feats["a"], "euclidean"), streaming.LabelsRDM(labels, 4, "euclidean")]
-    got = streaming.similarity(sources, 70, "cosine", block=30, index=[0, 0, 1])
+    sources = [pairstats.FeatureRDM(feats["a"], "euclidean"), pairstats.LabelsRDM(labels, 4, "euclidean")]
+    assert pairstats.distinct([sources[0], sources[0], sources[1]]) == (sources, [0, 0, 1])
+    got = compare.similarity([sources[0], sources[0], sources[1]], 70, "cosine", block=30)
     want = compare.similarity([rdm.compute(feats["a"])] * 2 + [rdm.labels_rdm(labels, 4)], 70, "cosine")
     assert np.abs(got - want).max() <= 1e-6
 
@@ -125,34 +139,37 @@ def test_a_derived_node_streams_as_its_values_would(method):
     feats, labels = _features(137)
     pre = feats["a"] @ np.random.default_rng(1).standard_normal((30, 20)).astype(np.float32)
     want, _ = _cube_route({"pre": pre, "post": np.maximum(pre, 0)}, labels, method, "cosine")
-    sources = [streaming.FeatureRDM(pre, method, "pre"), streaming.FeatureRDM(pre, method, "relu(pre)", op="relu")]
-    sources.append(streaming.LabelsRDM(labels, 4, method))
-    got = streaming.similarity(sources, len(labels), "cosine", block=57)
+    sources = [pairstats.FeatureRDM(pre, method, "pre"), pairstats.FeatureRDM(pre, method, "relu(pre)", op="relu")]
+    sources.append(pairstats.LabelsRDM(labels, 4, method))
+    got = compare.similarity(sources, len(labels), "cosine", block=57)
     assert np.abs(got - want).max() <= 1e-6 and got[0, 1] < 0.999  # the op changed the RDM
 
 
-def test_only_pair_statistic_comparisons_stream():
+def test_whole_matrix_comparisons_take_streamed_rdms_too():
+    """A rank comparison gets whole matrices from the same walk (here: made from features block by block)."""
     feats, labels = _features(30)
-    with pytest.raises(ValueError, match="needs whole matrices"):
-        _streamed(feats, labels, "euclidean", "spearman", 10)
+    feats = {k: feats[k] for k in "ab"}  # c's tanh saturates: near-ties whose ranks float32 rounding can swap
+    want, _ = _cube_route(feats, labels, "euclidean", "spearman")
+    assert np.abs(_streamed(feats, labels, "euclidean", "spearman", 10) - want).max() <= 1e-6
     assert set(compare.streamable_comparisons()) == {"cosine", "corr", "cka"}
+    assert set(compare.streamable_resamples()) == {"cosine", "corr"}
 
 
 def test_block_for_budget_fits_and_is_a_multiple_of_the_chunk_rows():
-    sources = [streaming.FeatureRDM(np.zeros((2000, 36864), np.float32), "euclidean")] * 3
+    sources = [pairstats.FeatureRDM(np.zeros((2000, 36864), np.float32), "euclidean")] * 3
 
     def need(block):
-        return block * 3 * 36864 * 4 + block * 36864 * 4 + 3 * block * block * 4 + streaming.ACCUMULATE_BYTES
+        return block * 3 * 36864 * 4 + block * 36864 * 4 + 3 * block * block * 4 + pairstats.ACCUMULATE_BYTES
 
-    block = streaming.block_for_budget(sources, 2000, 1e9, multiple=250, min_spans=1)
+    block = pairstats.block_for_budget(sources, 2000, 1e9, multiple=250, min_spans=1)
     assert block % 250 == 0 and need(block) <= 1e9 < need(block + 250)
     # everything in one block: no paired block to read
-    assert streaming.block_for_budget(sources, 2000, 1e12, multiple=250, min_spans=1) == 2000
+    assert pairstats.block_for_budget(sources, 2000, 1e12, multiple=250, min_spans=1) == 2000
     # by default no block is above a quarter of the stimuli (rounded up to the chunk rows), nor above the budget
-    assert streaming.block_for_budget(sources, 2000, 1e12, multiple=250) == 500
-    assert streaming.block_for_budget(sources, 2100, 1e12, multiple=250) == 750
-    assert streaming.block_for_budget(sources, 2000, 1e9, multiple=250) == min(block, 500)
-    assert streaming.block_for_budget(sources, 200, 1e12, multiple=250) == 200
+    assert pairstats.block_for_budget(sources, 2000, 1e12, multiple=250) == 500
+    assert pairstats.block_for_budget(sources, 2100, 1e12, multiple=250) == 750
+    assert pairstats.block_for_budget(sources, 2000, 1e9, multiple=250) == min(block, 500)
+    assert pairstats.block_for_budget(sources, 200, 1e12, multiple=250) == 200
 
 
 @pytest.mark.parametrize("accumulate_bytes", [1e3, 2e4])
@@ -161,7 +178,7 @@ def test_accumulating_in_row_chunks_changes_nothing(monkeypatch, accumulate_byte
     feats["a"][[3, 50]] = 1.0  # NaN pairs under correlation, in chunks of diagonal and off-diagonal blocks
     want_nan = []
     want = _streamed(feats, labels, "correlation", "corr", block=40, nan_pairs=want_nan)
-    monkeypatch.setattr(streaming, "ACCUMULATE_BYTES", accumulate_bytes)  # a few rows per chunk
+    monkeypatch.setattr(pairstats, "ACCUMULATE_BYTES", accumulate_bytes)  # a few rows per chunk
     got_nan = []
     got = _streamed(feats, labels, "correlation", "corr", block=40, nan_pairs=got_nan)
     assert got_nan == want_nan and np.abs(got - want).max() <= 1e-12
@@ -196,7 +213,7 @@ def _plan(paths, stimuli=None, data=None):
 
 
 def test_a_streamed_path_reads_feature_stores_and_no_cubes(tmp_path):
-    from repgeom.plan import FeatureStore, ModelCube, StimulusSet
+    from repgeom.artifacts import FeatureStore, ModelCube, StimulusSet
 
     plan = _plan({"big": {"models": ["standard", "recurrent"], "stimuli": "first_900", "stream": True,
                           "compare": "cka"}}, stimuli={"first_900": {"kind": "first", "n": 900}})
@@ -228,22 +245,23 @@ def test_auto_streams_when_the_cubes_would_exceed_the_budget(tmp_path):
     plan = _plan({"test_set": {"models": ["standard"], "stimuli": "all_10000"},
                   "small": {"models": ["standard"], "stimuli": "clean_50"},
                   "budget": {"models": ["standard"], "stimuli": "all_10000", "memory_mb": 100000},
-                  "boot": {"models": ["standard"], "stimuli": "all_10000", "bootstrap": {"n": 10}}},
+                  "boot": {"models": ["standard"], "stimuli": "all_10000", "bootstrap": {"n": 10}},
+                  "boot_cka": {"models": ["standard"], "stimuli": "all_10000", "bootstrap": {"n": 10},
+                               "compare": "cka"}},
                  stimuli={"all_10000": {"kind": "first", "n": 10000}}, data=data)
     kind = plan.analysis_kind("paths")
     # 13 nodes + labels, 10,000^2 float32 each: 5.6 GB of cubes > 2000 MB -> streamed
-    assert kind.streams(plan.analyses[("paths", "test_set")], plan)
-    assert not kind.streams(plan.analyses[("paths", "small")], plan)
-    assert not kind.streams(plan.analyses[("paths", "budget")], plan)
-    assert not kind.streams(plan.analyses[("paths", "boot")], plan)  # resampling needs the stored RDMs
+    streams = {name: kind.route(plan.analyses[("paths", name)], plan).streamed
+               for name in ("test_set", "small", "budget", "boot", "boot_cka")}
+    # resamples of cosine are weighted pair statistics: they stream too; CKA's need whole matrices
+    assert streams == {"test_set": True, "small": False, "budget": False, "boot": True, "boot_cka": False}
     assert plan.analysis_job("paths", "test_set")["stream"]["memory_mb"] == 2000
 
 
 @pytest.mark.parametrize("spec,message", [
-    ({"bootstrap": {"n": 5}}, "bootstrap needs stream: false"),
+    ({"bootstrap": {"n": 5}, "compare": "cka"}, r"bootstrap: resamples of 'cka' need whole matrices"),
     ({"compare": "spearman"}, "needs whole matrices"),
     ({"rdm_method": "mahalanobis"}, "not a Gram-product method"),
-    ({"models": ["new_seed"]}, "model families"),
 ])
 def test_streaming_what_cannot_stream_is_a_config_error(spec, message):
     from repgeom.config import ConfigError
@@ -276,16 +294,14 @@ def test_the_whole_test_split_of_an_idx_source_is_a_stimulus_set(tmp_path):
 
 
 def test_entries_over_other_stimuli_are_refused_naming_both_stores(tmp_path):
-    from repgeom.analyses.path import PathAnalysis
-
     labels = np.arange(6) % 2
     for name, ids in (("a", np.arange(6)), ("b", np.arange(6)[::-1])):
         store.write_cube(str(tmp_path / f"{name}.zarr"), ids, labels, ["labels"],
                          [rdm.labels_rdm(labels, 2)], {"method": "euclidean"})
-    entries = [{"name": n, "kind": "labels", "store": str(tmp_path / f"{n}.zarr"), "layers": ["labels"],
-                "draw_as": "point"} for n in ("a", "b")]
+    job_entries = [{"name": n, "kind": "labels", "store": str(tmp_path / f"{n}.zarr"), "layers": ["labels"],
+                    "draw_as": "point"} for n in ("a", "b")]
     with pytest.raises(ValueError, match=r"b\.zarr holds other stimuli \(or another order\) than .*a\.zarr"):
-        PathAnalysis()._entries(entries, "p")
+        entries.open_replicates([job_entries], "euclidean", streamed=False)
 
 
 def test_feature_sources_share_one_source_per_distinct_rdm(tmp_path):
@@ -297,9 +313,9 @@ def test_feature_sources_share_one_source_per_distinct_rdm(tmp_path):
     store.write_features_store(path, iter([(0, {"pre": pre}, layout)]), np.arange(60), labels, {"model": "m"}, 60)
     g = store.open_group(path)
     opened = {}
-    got = streaming.feature_sources(g, ["pre", "post", "copy"], "euclidean", opened)
+    got = pairstats.feature_sources(g, ["pre", "post", "copy"], "euclidean", opened)
     assert got[0] is not got[1] and got[1] is got[2] and len(opened) == 2
     assert got[1].op == "relu" and got[1].name == "m/relu(pre)"
-    assert streaming.feature_sources(g, ["copy"], "euclidean", opened)[0] is got[1]  # shared across calls
+    assert pairstats.feature_sources(g, ["copy"], "euclidean", opened)[0] is got[1]  # shared across calls
     with pytest.raises(ValueError, match="holds no features of node 'other'"):
-        streaming.feature_sources(g, ["other"], "euclidean")
+        pairstats.feature_sources(g, ["other"], "euclidean")

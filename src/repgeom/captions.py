@@ -1,0 +1,165 @@
+"""What the report says of each figure: its caption (what it shows) and its numbers (read from the run's metrics).
+
+One registry, ``CAPTIONS``: a section of the config (an analysis kind, ``rdms``, ``accuracy``) -> a
+:class:`Caption`.  The words live here, with the report, not with the computations: an analysis kind
+without an entry is shown with its description and no numbers; a new kind (in the package or in a user's
+plug-in module) registers its caption here with ``CAPTIONS.register(section, Caption(...))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .registry import Registry
+
+CAPTIONS = Registry("report caption")
+
+
+@dataclass(frozen=True)
+class Caption:
+    """``text``: what the figure shows; ``numbers(record)``: its numbers in a sentence or two."""
+
+    text: str
+    numbers: Callable[[dict], str] = lambda record: ""
+
+
+def caption_of(section: str, description: str = "") -> Caption:
+    """The caption of a section's figures (its description, and no numbers, when none is registered)."""
+    return CAPTIONS[section] if section in CAPTIONS else Caption(description)
+
+
+CAPTIONS.register("rdms", Caption(
+    "One RDM per layer, each divided by its maximum; stimuli grouped by class (tick labels), so light blocks on "
+    "the diagonal mean that same-class images are represented alike."))
+CAPTIONS.register("accuracy", Caption(
+    "Accuracy of every model on every stimulus set of its label space (FGSM sets: images attacked against the "
+    "named model), with Wilson 95 % intervals; a seeds family is one bar, its mean over seeds with their range; "
+    "dotted: chance."))
+
+
+def _paths_numbers(record):
+    ci = record.get("intervals") or {}
+    parts = []
+    for m, pm in record["models"].items():
+        if pm.get("kind") != "model":
+            continue
+        for t, per in pm["distance_to"].items():
+            layers = list(per)
+            first, last = layers[0], pm["last_layer"]
+            last_ci = ci.get(m, {}).get("last_layer_distance_to", {}).get(t)
+            parts.append(f"{m}: distance to {t} {first} {per[first]:.3f} → {last} {per[last]:.3f}"
+                         + (f" [{last_ci['ci95'][0]:.3f}, {last_ci['ci95'][1]:.3f}]" if last_ci else ""))
+        pl_ci = ci.get(m, {}).get("path_length")
+        parts.append(f"{m}: path length {pm['path_length']:.2f}"
+                     + (f" [{pl_ci['ci95'][0]:.2f}, {pl_ci['ci95'][1]:.2f}]" if pl_ci else "")
+                     + (f", largest step {max(pm['step_lengths']):.3f} "
+                        f"({pm['layers'][pm['step_lengths'].index(max(pm['step_lengths']))]} → "
+                        f"{pm['layers'][pm['step_lengths'].index(max(pm['step_lengths'])) + 1]})"
+                        if pm.get("step_lengths") else ""))
+    for d in record.get("differences", []):
+        lo, hi = d["ci95"]
+        parts.append(f"last layer to {d['target']}, {d['models'][0]} minus {d['models'][1]}: "
+                     f"{d['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}], "
+                     f"{'excludes' if d['ci95_excludes_zero'] else 'includes'} 0")
+    for pair in record.get("model_pairs", []):
+        parts.append(f"paths of {pair['models'][0]} and {pair['models'][1]}: Procrustes disparity "
+                     f"{pair['procrustes_disparity']:.3f}, mean distance of corresponding layers "
+                     f"{pair['mean_layer_distance']:.3f}")
+    for fam, res in (record.get("across_seeds") or {}).items():
+        for t, v in res["last_layer_distance_to"].items():
+            parts.append(f"{fam} across {len(v['per_seed'])} seeds: last layer to {t} {v['mean']:.3f} "
+                         f"[{v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}]")
+        for other, per in res.get("layer_distance_to", {}).items():
+            last = list(per)[-1]
+            spread = (record.get("seed_spread") or {}).get(fam, {}).get(last, {}).get("mean")
+            parts.append(f"{fam} vs {other} at {last}: {per[last]['mean']:.3f} across seeds"
+                         + (f", against {spread:.3f} between the seeds themselves" if spread is not None else ""))
+    boot = record.get("bootstrap")
+    tail = (f" Brackets: 95 % intervals over {boot['n']} stimulus resamples." if boot else "")
+    return "; ".join(parts) + "." + tail
+
+
+CAPTIONS.register("paths", Caption(
+    ("Left: distance between every pair of RDMs in the path. Right: the 2-D metric MDS of that "
+     "matrix; each model is a line through its layers, the input a black square, the labels a "
+     "magenta star, reference RDMs their own markers."),
+    _paths_numbers))
+
+
+def _path_comparisons_numbers(record):
+    text = (f"Procrustes disparity {record['procrustes_disparity']:.4f}; the distance matrices correlate "
+            f"r = {record['distance_matrix_correlation']:.3f}.")
+    if "disparity_bootstrap" in record:
+        b = record["disparity_bootstrap"]
+        text += (f" Between resamples of the two paths the disparity is {b['median']:.4f} "
+                 f"[{b['ci95'][0]:.4f}, {b['ci95'][1]:.4f}]; the observed one lies at the "
+                 f"{record['disparity_percentile_in_other_self']:.0f}th percentile of {record['other']}'s own "
+                 f"resampling disparity and the {record['disparity_percentile_in_reference_self']:.0f}th of "
+                 f"{record['reference']}'s.")
+    return text
+
+
+CAPTIONS.register("path_comparisons", Caption(
+    ("The two paths after orthogonal Procrustes alignment (MDS orientation is arbitrary); the title "
+     "gives their disparity (0 = the same shape)."),
+    _path_comparisons_numbers))
+
+
+def _dimreduction_numbers(record):
+    parts = []
+    for method, per in record["silhouette"].items():
+        layers = list(per)
+        parts.append(f"{method}: silhouette of the classes {layers[0]} {per[layers[0]]:.2f} → "
+                     f"{layers[-1]} {per[layers[-1]]:.2f}")
+    return "; ".join(parts) + " (1 = tight, separate classes; 0 = overlapping)."
+
+
+CAPTIONS.register("dimreduction", Caption(
+    ("2-D views of each layer's representation (rows: methods, columns: layers), one point per "
+     "stimulus coloured by class."),
+    _dimreduction_numbers))
+
+
+def _fgsm_sweeps_numbers(record):
+    parts = []
+    for attacked, res in record["attacks"].items():
+        own = res["accuracy"].get(attacked, {})
+        if own:
+            seq = ", ".join(f"{e} {v['accuracy']:.2f}" for e, v in own.items())
+            parts.append(f"{attacked} against its own FGSM, by eps: {seq}")
+    return "; ".join(parts) + "."
+
+
+CAPTIONS.register("fgsm_sweeps", Caption(
+    ("Accuracy against the size of the FGSM perturbation (eps 0: the clean images), one panel per "
+     "attacked model: its own accuracy bold (a white-box attack), every other model's thin (a transfer "
+     "attack); bands are Wilson 95 % intervals."),
+    _fgsm_sweeps_numbers))
+
+
+def _montages_numbers(record):
+    counts = record["per_class_counts"]
+    return (f"{record['n_stimuli']} stimuli in {len(counts)} classes "
+            f"({min(counts.values())}–{max(counts.values())} per class).")
+
+
+CAPTIONS.register("montages", Caption(
+    "The images of the stimulus set, the first few of each class (one row per class).",
+    _montages_numbers))
+
+
+def _profiles_numbers(record):
+    parts = []
+    for path, per in record["profiles"].items():
+        layers = list(per)
+        mid = max(layers, key=lambda la: per[la])
+        parts.append(f"{path} ({record['measures'][path]}): {layers[0]} {per[layers[0]]:.3f}, farthest {mid} "
+                     f"{per[mid]:.3f}, {layers[-1]} {per[layers[-1]]:.3f}")
+    return "; ".join(parts) + "."
+
+
+CAPTIONS.register("profiles", Caption(
+    ("The distance of each layer's RDM to the labels' under each path's measure: whether hidden layers "
+     "approach or leave the labels depends on how RDMs are computed and compared."),
+    _profiles_numbers))
