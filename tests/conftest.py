@@ -109,9 +109,9 @@ def md5_of(data):
     return hashlib.md5(data).hexdigest()
 
 
-def run_snakemake(workdir, *args, timeout=900, check=True):
-    """Run the real snakemake CLI on the repo's Snakefile in ``workdir``."""
-    cmd = [SNAKEMAKE, "-s", os.path.join(REPO, "Snakefile"), "--directory", str(workdir), *args]
+def run_snakemake(workdir, *args, timeout=900, check=True, snakefile=None):
+    """Run the real snakemake CLI on the repo's Snakefile (or ``snakefile``) in ``workdir``."""
+    cmd = [SNAKEMAKE, "-s", str(snakefile or os.path.join(REPO, "Snakefile")), "--directory", str(workdir), *args]
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:

@@ -1,6 +1,9 @@
-"""docs/extending.md, executed: each example registers its kind, a config naming them validates, and each computes."""
+"""docs/extending.md, executed: each example registers its kind, a config naming them validates, each computes,
+and the workflow runs them from a plug-in file."""
 
 import copy
+import hashlib
+import io
 import os
 import re
 
@@ -9,23 +12,28 @@ import pytest
 import torch
 import yaml
 
-from conftest import REPO
+from conftest import REPO, run_snakemake
 from repgeom import config as cfgmod
 from repgeom.analyses import ANALYSES
+from repgeom.captions import CAPTIONS
 from repgeom.compare import COMPARISONS
 from repgeom.models import MODEL_KINDS
 from repgeom.rdm import RDM_METHODS
 from repgeom.stimuli import STIMULUS_KINDS
 
-ADDED = [(MODEL_KINDS, "mlp"), (STIMULUS_KINDS, "gratings"), (RDM_METHODS, "cosine"), (COMPARISONS, "msd"),
-         (ANALYSES, "layer_fits")]
+ADDED = [(MODEL_KINDS, "mlp"), (STIMULUS_KINDS, "gratings"), (RDM_METHODS, "cosine"), (RDM_METHODS, "minkowski"),
+         (COMPARISONS, "msd"), (ANALYSES, "layer_fits"), (CAPTIONS, "layer_fits")]
+
+
+def _blocks():
+    with open(os.path.join(REPO, "docs/extending.md")) as f:
+        return re.findall(r"```python\n(.*?)```", f.read(), re.S)
 
 
 @pytest.fixture(scope="module")
 def extended():
-    with open(os.path.join(REPO, "docs/extending.md")) as f:
-        blocks = re.findall(r"```python\n(.*?)```", f.read(), re.S)
-    assert len(blocks) == 5
+    blocks = _blocks()
+    assert len(blocks) == 6
     namespace = {}
     for block in blocks:
         exec(compile(block, "docs/extending.md", "exec"), namespace)
@@ -115,3 +123,107 @@ def test_every_example_computes(extended, tmp_path):
     fig = ANALYSES["layer_fits"].draw(ds, {"probe": {"label": "MLP probe"}})
     assert fig.axes[0].get_legend().get_texts()[0].get_text() == "MLP probe"
     assert nodes.resolve(manifest, "layers") == manifest["layers"]
+
+
+def _npz(net):
+    buf = io.BytesIO()
+    np.savez(buf, **{k: v.numpy() for k, v in net.state_dict().items()})
+    return buf.getvalue()
+
+
+def test_a_model_kind_with_its_own_weights_downloads_verifies_and_loads_them(extended, tmp_path, http_server):
+    """The example kind touches no step, rule or planner: its download() and loader() are all the workflow uses."""
+    from repgeom import download, weights
+    from repgeom.plan import Plan
+
+    kind = MODEL_KINDS["mlp"]
+    torch.manual_seed(7)
+    published = kind.build({"hidden": [8], "classes": 4})
+    body = _npz(published)
+    spec = {"kind": "mlp", "hidden": [8], "classes": 4,
+            "npz": {"url": http_server.serve("/mlp.npz", "ok", body), "sha256": hashlib.sha256(body).hexdigest()}}
+    fetched = weights.fetch(kind.download(spec), str(tmp_path / "fetch"))
+    assert fetched["status"] == "downloaded" and fetched["bytes"] == len(body)
+    record = {}
+    net = weights.obtain("probe", spec, fetched, str(tmp_path / "fetch"), None, record)
+    assert record["source"] == "downloaded" and record["source_md5"] == hashlib.md5(body).hexdigest()
+    for k, v in published.state_dict().items():
+        assert torch.equal(net.state_dict()[k], v), k
+    # a file that is not what the config names is refused and leaves nothing behind
+    bad = dict(spec, npz={"url": spec["npz"]["url"], "sha256": "0" * 64})
+    with pytest.raises(download.DownloadError, match="sha256 mismatch"):
+        weights.fetch(kind.download(bad), str(tmp_path / "bad"))
+    assert os.listdir(tmp_path / "bad") == []
+    # planning asks the kind whether it downloads: the local fetch rule is wired for it
+    cfg = _config(tmp_path)
+    cfg["models"]["probe"]["npz"] = spec["npz"]
+    plan = Plan(cfgmod.validate(cfg, cfgmod.load_schema(os.path.join(REPO, "workflow/schemas/config.schema.yaml"))))
+    assert plan.fetches("probe") and not plan.fetches("new_seed-seed2")  # a train-only tutorial model does not
+
+
+def test_an_rdm_method_with_a_parameter_reaches_the_cube_the_path_and_the_step(extended, tmp_path):
+    from scipy.spatial.distance import cdist
+
+    from repgeom import rdm
+    from repgeom.plan import Plan
+
+    X = np.random.default_rng(0).standard_normal((12, 5))
+    assert np.allclose(rdm.compute(X, "minkowski+p=1"), cdist(X, X, "cityblock") / 5)
+    assert np.allclose(rdm.compute(X, {"name": "minkowski", "p": 1}), cdist(X, X, "cityblock") / 5)
+    assert rdm.method_id({"name": "minkowski", "p": 2}) == "minkowski"  # the default: the plain name
+    cfg = _config(tmp_path)
+    cfg["rdms"]["probe_cosine"]["method"] = {"name": "minkowski", "p": 1}
+    cfg["paths"]["probe_path"].update(rdm_method={"name": "minkowski", "p": 3}, compare="cosine")
+    schema = cfgmod.load_schema(os.path.join(REPO, "workflow/schemas/config.schema.yaml"))
+    plan = Plan(cfgmod.validate(cfg, schema))
+    assert plan.rdm_figure_cube("probe_cosine", "probe", "bars") == "results/rdms/minkowski+p=1/probe/bars.zarr"
+    assert "results/rdms/minkowski+p=3/probe/bars.zarr" in plan.analysis_inputs("paths", "probe_path")
+    assert plan.analysis_job("paths", "probe_path", manifest_of=lambda m: {"nodes": ["input"], "layers": ["input"],
+                                                                           "aliases": {}})["rdm_method"] == \
+        "minkowski+p=3"
+    for value, message in (({"name": "minkowski", "q": 1}, r"has no parameter \['q'\]"),
+                           ({"name": "minkowski", "p": 0.5}, "parameter 'p'"),
+                           ("nosuch", "unknown RDM method 'nosuch'")):
+        bad = _config(tmp_path)
+        bad["rdms"]["probe_cosine"]["method"] = value
+        with pytest.raises(cfgmod.ConfigError, match=f"config.rdms.probe_cosine.method: .*{message}"):
+            cfgmod.validate(bad, schema)
+
+
+@pytest.mark.slow
+def test_the_workflow_runs_the_examples_from_a_plug_in_file(tmp_path, http_server):
+    """Every example of the page in one file of the user's, named under plugins: planning validates the
+    config with its kinds, the jobs import it (the fetch rule downloads the kind's own weights, the cube job
+    computes the parameterised method, the path job compares by the new comparison), nothing in the package
+    is edited, and an edit to the plug-in reruns the jobs."""
+    (tmp_path / "lab_kinds.py").write_text("\n\n".join(_blocks()))
+    namespace = {}
+    exec(compile(_blocks()[0], "mlp", "exec"), namespace)  # the kind, to publish weights for it
+    torch.manual_seed(3)
+    body = _npz(namespace["MLPKind"]().build({"hidden": [16], "classes": 4}))
+    MODEL_KINDS.unregister("mlp")
+    cfg = {"plugins": ["lab_kinds.py"],
+           "models": {"probe": {"kind": "mlp", "hidden": [16], "classes": 4, "label_space": "gratings",
+                                "npz": {"url": http_server.serve("/w.npz", "ok", body),
+                                        "sha256": hashlib.sha256(body).hexdigest()}}},
+           "stimuli": {"bars": {"kind": "gratings", "orientations": 4, "n": 5, "size": 28}},
+           "rdms": {"mink": {"models": ["probe"], "stimuli": ["bars"], "method": {"name": "minkowski", "p": 1}}},
+           "paths": {"probe_path": {"stimuli": "bars", "entries": ["probe", "labels"], "compare": "msd",
+                                    "rdm_method": "cosine", "distance": "one_minus", "bootstrap": {"n": 5}}},
+           "report": {"sections": []}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    run_snakemake(tmp_path, "--cores", "2")
+    res = tmp_path / "results"
+    record = yaml.safe_load((res / "checkpoints/probe.json").read_text())
+    assert record["source"] == "downloaded" and record["source_md5"] == hashlib.md5(body).hexdigest()
+    assert (res / "rdms/minkowski+p=1/probe/bars.zarr").is_dir() and (res / "figures/rdms/mink/probe/bars.png").is_file()
+    metrics = yaml.safe_load((res / "metrics/paths/probe_path.json").read_text())
+    assert metrics["compare"] == "msd" and metrics["bootstrap"]["n"] == 5
+    assert "plug-ins:" in (res / "logs/paths/probe_path.log").read_text()
+    html = (res / "report.html").read_text()
+    assert "probe_path" in html
+    # an edit to the plug-in is an edit to every job's code
+    (tmp_path / "lab_kinds.py").write_text((tmp_path / "lab_kinds.py").read_text() + "\n# edited\n")
+    proc = run_snakemake(tmp_path, "--cores", "2")
+    log = proc.stdout + proc.stderr
+    assert all(f"rule {r}:" in log or f"checkpoint {r}:" in log for r in ("prepare_model", "rdm", "analysis")), log

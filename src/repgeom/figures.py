@@ -2,6 +2,12 @@
 
 import numpy as np
 
+from .registry import Registry
+
+# Each analysis section's figure, drawn from its store and display settings: here, beside the drawing code, so
+# an analysis' compute job never imports this module (a figure edit reruns figure jobs only).
+FIGURES = Registry("analysis figure")
+
 DEFAULT_COLORS = ["tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:cyan", "tab:olive"]
 
 
@@ -387,3 +393,11 @@ def profile(store, display=None):
                  fontsize=10)
     fig.tight_layout()
     return fig
+
+
+FIGURES.register("paths", path_figure)
+FIGURES.register("path_comparisons", aligned_paths_figure)
+FIGURES.register("dimreduction", lambda store, display: dimreduction_grid(store))
+FIGURES.register("montages", lambda store, display: montage(store))
+FIGURES.register("fgsm_sweeps", fgsm_sweep)
+FIGURES.register("profiles", profile)

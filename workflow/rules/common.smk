@@ -13,6 +13,7 @@ from snakemake.utils import update_config
 
 from repgeom.config import ConfigError, load_schema, load_yaml, validate as validate_config
 from repgeom.analyses import ANALYSES
+from repgeom import plugins
 from repgeom.codehash import step_hash
 from repgeom.plan import Plan, as_json
 from repgeom.runinfo import failure_lines, summary_lines
@@ -39,9 +40,13 @@ def load_config():
 
 
 try:
-    config = validate_config(load_config(),
+    config = load_config()
+    # the user's kinds (config plugins:) first, so the schema and the plan know them; the jobs get them too
+    PLUGINS = plugins.load(config.get("plugins") or [] if isinstance(config.get("plugins"), list) else [])
+    plugins.export(PLUGINS)
+    config = validate_config(config,
                              load_schema(os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")))
-except ConfigError as err:
+except (ConfigError, plugins.PluginError) as err:
     raise WorkflowError(str(err)) from None
 
 PLAN = Plan(config)
@@ -67,9 +72,9 @@ wildcard_constraints:
 
 
 def code_version(step, *kinds):
-    """The hash of every module the step imports (and of ``kinds``' modules): a param, so an edit reruns exactly
-    the jobs whose code it touches (repgeom.codehash)."""
-    return step_hash(step, kinds)
+    """The hash of every module the step imports (and of ``kinds``' modules, and the plug-ins): a param, so an
+    edit reruns exactly the jobs whose code it touches (repgeom.codehash)."""
+    return step_hash(step, kinds, PLUGINS)
 
 
 def mnist_inputs(wildcards):

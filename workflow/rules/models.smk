@@ -18,7 +18,7 @@ rule fetch_checkpoint:
     conda:
         "../envs/repgeom.yaml"
     shell:
-        "python -m repgeom.steps.fetch --spec {params.spec:q} --mirror {params.mirror:q} --timeout {params.timeout}"
+        "python -m repgeom.steps.fetch --spec {params.spec:q} --mirror={params.mirror:q} --timeout {params.timeout}"
         " --on-unreachable {params.on_unreachable} --outdir {output} > {log} 2>&1"
 
 

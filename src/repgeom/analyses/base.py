@@ -15,7 +15,8 @@ class AnalysisKind:
     * ``job_spec(name, spec, plan, manifest_of)``: what its compute job needs,
       JSON-able, nodes resolved, display settings left out;
     * ``compute(job, inputs) -> (xarray.Dataset, metrics dict)``: the core;
-    * ``display(name, spec, plan)`` and ``draw(store, display) -> Figure``: the figure;
+    * ``display(name, spec, plan)`` and ``draw(store, display) -> Figure``: the figure (or an entry of
+      :data:`repgeom.figures.FIGURES`);
     * ``summary_rows(record)``: its rows of ``results/metrics/summary.csv``.
 
     Its report caption lives with the report (:mod:`repgeom.captions`); the jobs' rerun triggers are the
@@ -51,6 +52,8 @@ class AnalysisKind:
         return {}
 
     def draw(self, store, display: dict):
+        """The figure (a kind of repgeom's own registers its drawing in ``repgeom.figures.FIGURES`` instead, so
+        its compute jobs never import the figures: a figure edit reruns only figure jobs)."""
         raise NotImplementedError
 
     def summary_rows(self, record: dict) -> list:

@@ -88,11 +88,6 @@ class DimReduction(AnalysisKind):
                                 "1 = tight separate classes, 0 = overlapping)"}
         return ds, record
 
-    def draw(self, store, display):
-        from .. import figures
-
-        return figures.dimreduction_grid(store)
-
     def summary_rows(self, record):
         return [("dimreduction", record["analysis"], record["model"], record["stimulus_set"], layer,
                  f"silhouette_{method}", v)

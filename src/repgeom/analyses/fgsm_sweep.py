@@ -78,11 +78,6 @@ class FgsmSweep(AnalysisKind):
     def display(self, name, spec, plan):
         return {m: plan.model_display(m) for m in plan.models}
 
-    def draw(self, store, display):
-        from .. import figures
-
-        return figures.fgsm_sweep(store, display)
-
     def summary_rows(self, record):
         rows = []
         for attacked, res in record["attacks"].items():

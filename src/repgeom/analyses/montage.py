@@ -43,11 +43,6 @@ class Montage(AnalysisKind):
         return ds, {"kind": self.record_kind, "analysis": job["analysis"], "stimulus_set": job["stimuli"],
                     "per_class_counts": counts, "n_stimuli": len(stim.ids)}
 
-    def draw(self, store, display):
-        from .. import figures
-
-        return figures.montage(store)
-
     def summary_rows(self, record):
         return [("montage", record["analysis"], "", record["stimulus_set"], cls, "stimuli_per_class", n)
                 for cls, n in record["per_class_counts"].items()]

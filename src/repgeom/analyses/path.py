@@ -14,7 +14,7 @@ import numpy as np
 
 from threadpoolctl import threadpool_limits
 
-from .. import figures, metrics, paths
+from .. import metrics, paths
 from ..artifacts import NeedsManifest
 from ..compare import COMPARISONS, streamable_comparisons, streamable_resamples
 from ..entries import ENTRY_KINDS, EntryRef, entries_of, item_schemas, model_of, open_replicates
@@ -211,9 +211,6 @@ class PathAnalysis(AnalysisKind):
             elif ref.kind == "reference":
                 out[ref.name] = plan.reference_display(ref.name)
         return out
-
-    def draw(self, store, display):
-        return figures.path_figure(store, display)
 
     def summary_rows(self, record):
         return metrics.path_rows(record)

@@ -95,11 +95,6 @@ class PathComparison(AnalysisKind):
         return {r.name: plan.model_display(model_of(r)) for r in entries_of(plan.cfg["paths"][spec["reference"]])
                 if r.kind == "model"}
 
-    def draw(self, store, display):
-        from .. import figures
-
-        return figures.aligned_paths_figure(store, display)
-
     def summary_rows(self, record):
         pair = f"{record['reference']} vs {record['other']}"
         rows = [("path_comparison", record["comparison"], "", pair, "", "procrustes_disparity",

@@ -60,11 +60,6 @@ class Profile(AnalysisKind):
     def display(self, name, spec, plan):
         return {"model": plan.model_display(spec["model"]) if spec["model"] in plan.models else {}}
 
-    def draw(self, store, display):
-        from .. import figures
-
-        return figures.profile(store, display)
-
     def summary_rows(self, record):
         return [("profile", record["analysis"], record["model"], path, layer, f"distance_to_{record['target']}", v)
                 for path, per in record["profiles"].items() for layer, v in per.items()]

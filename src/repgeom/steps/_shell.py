@@ -6,6 +6,9 @@ import logging
 import os
 import sys
 
+from ..errors import CheckpointRefused, DownloadError, MnistUnavailable
+from ..plugins import load_from_env
+
 log = logging.getLogger("repgeom")
 
 
@@ -65,11 +68,12 @@ def main(description, add_arguments, run, argv=None):
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    from ..errors import CheckpointRefused, DownloadError, MnistUnavailable
-
     tune_allocator()
 
     try:
+        plugins = load_from_env()  # the user's kinds, registered before anything looks them up
+        if plugins:
+            log.info("plug-ins: %s", ", ".join(plugins))
         run(a)
     except (CheckpointRefused, DownloadError, MnistUnavailable, ValueError) as err:
         log.debug("traceback", exc_info=True)

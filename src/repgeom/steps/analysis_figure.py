@@ -7,9 +7,11 @@ from ._shell import log, main, save_figure
 
 def run(a):
     from ..analyses import ANALYSES
+    from ..figures import FIGURES
     from ..store import open_dataset
 
-    fig = ANALYSES[a.section].draw(open_dataset(a.store), json.loads(a.display))
+    draw = FIGURES[a.section] if a.section in FIGURES else ANALYSES[a.section].draw
+    fig = draw(open_dataset(a.store), json.loads(a.display))
     save_figure(fig, a.out, dpi=a.dpi)
     log.info("wrote %s", a.out)
 
