@@ -75,13 +75,15 @@ def main():
     samples = np.random.default_rng(0).integers(0, n, size=(a.n_boot, n))
     sims = compare.bootstrap_similarity(rdms, n, a.compare, samples)
     t3 = time.perf_counter()
-    boot = paths.bootstrap(entries, n, point, a.compare, "arccos", a.n_boot, 0)
+    result = paths.compute([entries], n, a.compare, "arccos", n_boot=a.n_boot, boot_seed=0)
     t4 = time.perf_counter()
-    assert np.allclose(boot["similarity"], sims)
+    boot = result.bootstrap
+    assert np.allclose(boot["similarity"], sims) and np.allclose(result.paths[0].similarity, point.similarity)
     ci = metrics.path_metric_intervals(boot["distance"], point.names, point.layers, point.kinds)
     print(f"point estimate (similarities + MDS, 10 starts): {t2 - t1:.2f} s")
     print(f"bootstrap similarities, {a.n_boot} resamples:    {t3 - t2:.2f} s")
-    print(f"whole bootstrap (similarities, distances, {a.n_boot} aligned MDS): {t4 - t3:.2f} s")
+    print(f"the whole path in one walk (point + {a.n_boot} resamples, distances, MDS, {a.n_boot} aligned MDS): "
+          f"{t4 - t3:.2f} s")
     for m in [e.name for e in entries if e.kind == "model"]:
         lo, hi = ci[m]["last_layer_distance_to"]["labels"]["ci95"]
         print(f"  {m}: last layer to labels 95 % interval [{lo:.4f}, {hi:.4f}] (width {hi - lo:.4f})")

@@ -61,7 +61,7 @@ def path_on_device(model, images, labels, node_list, device):
     mats.append(rdm.compute(onehot, "euclidean"))
     sync(device)
     t["rdms"] = time.perf_counter() - t0
-    comp = _compare_and_embed(lambda: compare.similarity_torch(mats, "cosine"), t)
+    comp = _compare_and_embed(lambda: compare.similarity(mats, len(labels), "cosine", device=str(device)), t)
     host_feats = {n: v.cpu().numpy() for n, v in feats.items()}
     host_mats = [m.cpu().numpy() for m in mats]
     return comp, host_mats, host_feats, t
@@ -80,7 +80,7 @@ def path_of(model, images, labels, node_list, device):
     mats.append(rdm.labels_rdm(labels, 10, "euclidean"))
     sync(device)
     t["rdms"] = time.perf_counter() - t0
-    comp = _compare_and_embed(lambda: compare.similarity(mats, len(labels), "cosine", block=1024), t)
+    comp = _compare_and_embed(lambda: compare.similarity(mats, len(labels), "cosine"), t)
     return comp, mats, feats, t
 
 

@@ -226,7 +226,7 @@ def worker_path_streamed(args):
 
     import sklearn.manifold  # noqa: F401
 
-    from repgeom import features, nodes, paths, store, streaming
+    from repgeom import compare, features, nodes, pairstats, paths, store
 
     torch.set_num_threads(2)
     model, _ = load_model()
@@ -239,13 +239,11 @@ def worker_path_streamed(args):
     store.write_features_store(fpath, batches, np.arange(args.n), labels, {"nodes": all_nodes}, chunk_rows=250)
     t1 = time.perf_counter()
     g = store.open_group(fpath)
-    per_node = streaming.feature_sources(g, all_nodes, "euclidean")  # one source per distinct RDM, repeated
-    sources = list({id(s): s for s in per_node}.values())
-    index = [sources.index(s) for s in per_node] + [len(sources)]
-    sources.append(streaming.LabelsRDM(labels, 10, "euclidean"))
-    block = streaming.block_for_budget(sources, args.n, 1.6e9, multiple=250)  # a path job's default: 0.8 x 2000 MB
+    rdms = pairstats.feature_sources(g, all_nodes, "euclidean")  # one source per distinct RDM, repeated
+    rdms.append(pairstats.LabelsRDM(labels, 10, "euclidean"))
+    block = pairstats.choose_block(pairstats.distinct(rdms)[0], args.n, 1.6e9)  # a path job's default budget
     timings = {}
-    comp = streaming.similarity(sources, args.n, "cosine", block=block, index=index, timings=timings)
+    comp = compare.similarity(rdms, args.n, "cosine", block=block, timings=timings)
     t2 = time.perf_counter()
     paths.embed_mds(paths.similarity_to_distance(comp, "arccos"), seed=0)
     t3 = time.perf_counter()

@@ -69,7 +69,7 @@ def child(a):
     """One N, in this process: features, streamed path, floor."""
     import torch
 
-    from repgeom import checkpoints, features, preprocess, store, streaming
+    from repgeom import checkpoints, compare, features, pairstats, preprocess, store
     from repgeom.models import MODEL_KINDS, tutorial_kind_of
 
     from repgeom.steps._shell import tune_allocator
@@ -79,7 +79,7 @@ def child(a):
     pix, labels = images(a.idx, a.n)
     tmp = tempfile.mkdtemp(dir=a.tmpdir)
     t_features = t_forward = t_write = 0.0
-    sources, mapping = [], []
+    rdms = []
     for m in a.models:
         net = checkpoints.load_model(os.path.join(a.results, "checkpoints", f"{m}.pt"))
         kind = MODEL_KINDS[tutorial_kind_of(net)]
@@ -97,16 +97,13 @@ def child(a):
         store.write_features_store(path, batches, np.arange(a.n), labels, {}, CHUNK_ROWS)
         t_features += time.perf_counter() - t0
         os.sync()
-        per_node = streaming.feature_sources(store.open_group(path), nodes, "euclidean", name=m)
-        distinct = list({id(s): s for s in per_node}.values())  # one source per distinct RDM
-        mapping += [len(sources) + distinct.index(s) for s in per_node]
-        sources += distinct
-    sources.append(streaming.LabelsRDM(labels, 10, "euclidean"))
-    mapping.append(len(sources) - 1)
-    block = a.block or streaming.block_for_budget(sources, a.n, a.budget_gb * 1e9, multiple=CHUNK_ROWS)
+        rdms += pairstats.feature_sources(store.open_group(path), nodes, "euclidean", name=m)  # aliases share one
+    rdms.append(pairstats.LabelsRDM(labels, 10, "euclidean"))
+    sources, mapping = pairstats.distinct(rdms)  # one source per distinct RDM
+    block = a.block or pairstats.block_for_budget(sources, a.n, a.budget_gb * 1e9, multiple=CHUNK_ROWS)
     timings = {}
     t0 = time.perf_counter()
-    sim = streaming.similarity(sources, a.n, "cosine", block=block, index=mapping, timings=timings)
+    sim = compare.similarity(rdms, a.n, "cosine", block=block, timings=timings)
     t_path = time.perf_counter() - t0
     rss_path = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     # the floor: one symmetric product per distinct node, same shapes, same process

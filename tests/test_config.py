@@ -197,3 +197,46 @@ def test_unknown_nodes_of_a_tutorial_network_are_refused_before_any_job():
 def test_dimreduction_method_listed_twice():
     msg = _bad(lambda c: c["dimreduction"]["section1"].update(methods=["MDS", "PCA", "MDS"]))
     assert "config.dimreduction.section1.methods" in msg and "non-unique" in msg
+
+
+def test_one_name_checker_accepts_a_sweep_member_as_a_set_and_refuses_a_model_named_as_one():
+    """The defect the checker fixed, both ways: ``sweep_standard-eps0.1`` is a set (one eps of a sweep); the
+    model ``standard`` given as a set is refused, naming the key and what the name is."""
+    from repgeom.plan import Plan
+
+    cfg = copy.deepcopy(DEFAULT)
+    cfg["rdms"]["one_eps"] = {"models": ["standard"], "stimuli": ["sweep_standard-eps0.1"], "method": "euclidean"}
+    plan = Plan(cfgmod.validate(cfg, SCHEMA))
+    assert "results/rdms/euclidean/standard/sweep_standard-eps0.1.zarr" in plan.targets()
+    msg = _bad(lambda c: c["rdms"]["section1_rdms"].update(stimuli=["standard"]))
+    assert ("config.rdms.section1_rdms.stimuli: unknown stimulus set 'standard' (that is a model)" in msg
+            and "sweep_standard-eps0.1" in msg)
+    msg = _bad(lambda c: c["rdms"]["section1_rdms"].update(models=["clean_20"]))
+    assert "config.rdms.section1_rdms.models: unknown model 'clean_20'" in msg
+
+
+@pytest.mark.parametrize("mutate,message", [
+    (lambda c: c["paths"]["recurrent"].update(stimuli="sweep_standard"),
+     "config.paths.recurrent.stimuli: 'sweep_standard' is an eps sweep; name one of ['sweep_standard-eps0.05'"),
+    (lambda c: c["paths"]["recurrent"].update(stimuli="sweep_standard-eps0.4"),
+     "config.paths.recurrent.stimuli: unknown stimulus set 'sweep_standard-eps0.4'"),
+    (lambda c: c["dimreduction"]["section1"].update(model="new_seed"),
+     "config.dimreduction.section1.model: 'new_seed' is a family of seeds; name one of ['new_seed-seed2'"),
+    (lambda c: c["montages"]["section1_5_per_class"].update(stimuli="recurrent"),
+     "config.montages.section1_5_per_class.stimuli: unknown stimulus set 'recurrent' (that is a model)"),
+    (lambda c: c["fgsm_sweeps"]["own_and_transfer"].update(stimuli=["clean_50"]),
+     "config.fgsm_sweeps.own_and_transfer.stimuli: 'clean_50' is not an attack with a list of eps"),
+    (lambda c: c["fgsm_sweeps"]["own_and_transfer"].update(models=["standard", "nosuch"]),
+     "config.fgsm_sweeps.own_and_transfer.models: unknown model 'nosuch'"),
+    (lambda c: c["profiles"]["metric_dependence"].update(paths=["section1_first_1000", "nosuch"]),
+     "config.profiles.metric_dependence.paths: unknown paths analysis 'nosuch'"),
+    (lambda c: c["path_comparisons"]["sample_size_5_vs_1000"].update(other="nosuch"),
+     "config.path_comparisons.sample_size_5_vs_1000.other: unknown paths analysis 'nosuch'"),
+    (lambda c: c["stimuli"]["fgsm_standard_20"].update(model="new_seed"),
+     "config.stimuli.fgsm_standard_20.model: 'new_seed' is a family of seeds"),
+    (lambda c: c["paths"]["recurrent"].update(entries=[{"model": "recurrent", "stimuli": "nosuch"}, "labels"],
+                                              models=None) or c["paths"]["recurrent"].pop("models"),
+     "unknown stimulus set 'nosuch'"),
+])
+def test_every_cross_reference_goes_through_the_name_checker(mutate, message):
+    assert message in _bad(mutate)

@@ -319,3 +319,74 @@ def test_feature_sources_share_one_source_per_distinct_rdm(tmp_path):
     assert pairstats.feature_sources(g, ["copy"], "euclidean", opened)[0] is got[1]  # shared across calls
     with pytest.raises(ValueError, match="holds no features of node 'other'"):
         pairstats.feature_sources(g, ["other"], "euclidean")
+
+
+# ---- the one core function: every route, resamples and replicates in one walk ---------------------------
+
+def _entries_of(feats, labels, method, stored):
+    """Path entries over RDMs made from features block by block (streamed) or whole (as cubes hold them)."""
+    from repgeom import paths
+
+    names = list(feats)
+    rdms = ([pairstats.FeatureRDM(feats[k], method, k) for k in names] if not stored
+            else [pairstats.StoredRDM(rdm.compute(feats[k], method)) for k in names])
+    lab = pairstats.LabelsRDM(labels, 4, method) if not stored else rdm.labels_rdm(labels, 4, method)
+    return [paths.Entry("m", "model", names, rdms), paths.Entry("labels", "labels", ["labels"], [lab], "point")]
+
+
+@pytest.mark.parametrize("compare_method", ["cosine", "corr"])
+def test_a_streamed_bootstrap_equals_the_bootstrap_of_stored_rdms(compare_method):
+    """Resamples are weighted pair statistics, so they stream from features like the point estimate."""
+    from repgeom import paths
+
+    feats, labels = _features(96)
+    got = paths.compute([_entries_of(feats, labels, "euclidean", False)], 96, compare_method, n_boot=25,
+                        boot_seed=4, block=40)
+    want = paths.compute([_entries_of(feats, labels, "euclidean", True)], 96, compare_method, n_boot=25,
+                         boot_seed=4)
+    assert np.array_equal(got.bootstrap["samples"], want.bootstrap["samples"])
+    assert np.abs(got.bootstrap["similarity"] - want.bootstrap["similarity"]).max() <= 1e-6
+    assert np.abs(got.paths[0].similarity - want.paths[0].similarity).max() <= 1e-6
+    direct = compare.similarity([r for e in _entries_of(feats, labels, "euclidean", True) for r in e.rdms], 96,
+                                compare_method, stim_index=want.bootstrap["samples"][7])
+    assert np.abs(want.bootstrap["similarity"][7] - direct).max() <= 1e-12
+
+
+def test_replicates_and_groups_come_from_one_walk_and_equal_their_own_paths():
+    """Seeds of a family as replicates: each replicate's path and each group's similarities equal separate calls."""
+    from repgeom import paths
+
+    reps = []
+    for seed in (0, 1, 2):
+        feats, labels = _features(80, seed=seed)
+        reps.append(_entries_of(feats, labels, "euclidean", False))
+    shared = reps[0][1]  # the labels entry: one source for every replicate
+    for rep in reps[1:]:
+        rep[1] = shared
+    groups = {("m", "a"): [rep[0].rdms[0] for rep in reps]}
+    result = paths.compute(reps, 80, "cosine", groups=groups, block=30)
+    assert result.distinct == 3 * 3 + 1
+    for rep, p in zip(reps, result.paths):
+        alone = paths.compute([rep], 80, "cosine", block=30).paths[0]
+        assert np.abs(p.similarity - alone.similarity).max() <= 1e-12
+        assert np.allclose(p.embedding, alone.embedding)
+    want = compare.similarity(groups[("m", "a")], 80, "cosine", block=30)
+    assert np.abs(result.groups[("m", "a")] - want).max() <= 1e-12
+
+
+def test_nan_pairs_of_one_replicate_do_not_leave_out_pairs_of_another():
+    """Constant patterns (NaN under correlation) in one seed: the other seeds keep every pair, as alone."""
+    from repgeom import paths
+
+    reps = []
+    for seed in (0, 1):
+        feats, labels = _features(60, seed=seed)
+        if seed == 1:
+            feats["a"][[5, 9]] = 1.0
+        reps.append(_entries_of(feats, labels, "correlation", False))
+    result = paths.compute(reps, 60, "cosine", block=25)
+    for rep, p in zip(reps, result.paths):
+        alone = paths.compute([rep], 60, "cosine", block=25).paths[0]
+        assert np.array_equal(p.extra["nan_pairs"], alone.extra["nan_pairs"])
+        assert np.abs(p.similarity - alone.similarity).max() <= 1e-12
+    assert result.paths[0].extra["nan_pairs"].sum() == 0 and result.paths[1].extra["nan_pairs"][0] > 0

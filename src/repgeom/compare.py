@@ -214,16 +214,17 @@ def resampled_similarity(result, samples: np.ndarray, index: Sequence[int], n: i
 
 def similarity(rdms: Sequence, n: int, method: str = "cosine", block: Optional[int] = None,
                stim_index: Optional[np.ndarray] = None, nan_pairs: Optional[list] = None,
-               device: str = "cpu") -> np.ndarray:
+               device: str = "cpu", timings: Optional[dict] = None) -> np.ndarray:
     """L x L similarity between RDMs (matrices, row sources or block sources of N x N) by a registered method.
 
-    ``block``: rows of the engine's blocks (default: all N at once); ``stim_index``: one resample.
-    ``nan_pairs`` (a list) receives each RDM's number of NaN stimulus pairs, which every comparison leaves out.
+    ``block``: rows of the engine's blocks (default: what fits :data:`repgeom.pairstats.DEFAULT_MEMORY`);
+    ``stim_index``: one resample.  ``nan_pairs`` (a list) receives each RDM's number of NaN stimulus pairs,
+    which every comparison leaves out; ``timings`` (a dict) the walk's seconds by stage.
     """
     if stim_index is not None:
         return bootstrap_similarity(rdms, n, method, np.asarray(stim_index)[None], block, device)[0]
     sources, index = pairstats.distinct(rdms)
-    (result,) = pairstats.accumulate(sources, n, [point_reduction(method)], block, device)
+    (result,) = pairstats.accumulate(sources, n, [point_reduction(method)], block, device, timings=timings)
     return point_similarity(result, index, n, method, nan_pairs)
 
 

@@ -47,6 +47,7 @@ from .store import NodeLayout, apply_node_op
 ACCUMULATE_BYTES = 64e6  # float64 rows of the K blocks converted and reduced at a time
 RESAMPLE_BYTES = 64e6  # pair products of ResampledSums held at a time
 MIN_SPANS = 4  # feature stores are split into at least this many row blocks (block_for_budget)
+DEFAULT_MEMORY = 1.6e9  # working memory of a walk when none is given (a path job's: 0.8 x its 2000 MB)
 
 
 # ---- back-ends: where the blocks are computed ----------------------------------------------------------
@@ -520,11 +521,28 @@ def block_for_budget(sources: Sequence, n: int, budget_bytes: float, multiple: i
     return best
 
 
+def _chunk_rows(sources, default=250):
+    """Row chunk of the first stored features array (row blocks are its multiples: whole chunks are read)."""
+    for s in sources:
+        chunks = getattr(getattr(s, "features", None), "chunks", None)
+        if chunks:
+            return int(chunks[0])
+    return default
+
+
+def choose_block(sources: Sequence, n: int, memory_bytes: float = DEFAULT_MEMORY) -> int:
+    """Rows of a walk's blocks: the largest that fits ``memory_bytes`` (feature stores: at most a quarter of the
+    stimuli, whole chunks; RDMs that exist whole: read once when they fit, see :func:`block_for_budget`)."""
+    streamed = any(isinstance(s, FeatureRDM) for s in sources)
+    return block_for_budget(sources, n, memory_bytes, multiple=_chunk_rows(sources),
+                            min_spans=MIN_SPANS if streamed else 1)
+
+
 def accumulate(sources: Sequence, n: int, reductions: Sequence, block: Optional[int] = None, device: str = "cpu",
                progress: Optional[Callable[[str], None]] = None, timings: Optional[dict] = None) -> list:
     """Walk every pair of distinct stimuli of the RDM ``sources`` once; returns each reduction's result.
 
-    ``block``: rows of a block (default: all ``n``, one block).  ``timings`` (a dict) receives seconds spent
+    ``block``: rows of a block (default: :func:`choose_block` within ``DEFAULT_MEMORY``).  ``timings`` (a dict) receives seconds spent
     reading and centring rows (``load``), in the RDM blocks (``blocks``: Gram products and their finish) and
     in the reductions (``accumulate``).
     """
@@ -533,7 +551,7 @@ def accumulate(sources: Sequence, n: int, reductions: Sequence, block: Optional[
     for s in sources:
         if s.n != n:
             raise ValueError(f"{getattr(s, 'name', '') or s}: {s.n} stimuli, the path has {n}")
-    block = min(block or n, n)
+    block = min(block or choose_block(sources, n), n)
     be = backend(device)
     K = len(sources)
     for r in reductions:

@@ -129,23 +129,6 @@ def _rows(entries):
     return rdms, names, layers, kinds
 
 
-def _chunk_rows(sources, default=250):
-    """Row chunk of the first stored features array (row blocks are its multiples: whole chunks are read)."""
-    for s in sources:
-        chunks = getattr(getattr(s, "features", None), "chunks", None)
-        if chunks:
-            return int(chunks[0])
-    return default
-
-
-def choose_block(sources, n: int, memory_bytes: float) -> int:
-    """Rows of the walk's blocks: the largest that fits ``memory_bytes`` (feature stores: at most a quarter of
-    the stimuli, whole chunks; RDMs that exist whole: read once when they fit, :func:`pairstats.block_for_budget`)."""
-    streamed = any(isinstance(s, pairstats.FeatureRDM) for s in sources)
-    return pairstats.block_for_budget(sources, n, memory_bytes, multiple=_chunk_rows(sources),
-                                      min_spans=pairstats.MIN_SPANS if streamed else 1)
-
-
 def _walk(rdm_lists, n, method, samples, block, memory_bytes, device, progress, timings):
     """One walk over the distinct RDMs of ``rdm_lists``: (point result, resamples of list 0 or None,
     each list's positions among the walked sources, block, distinct count)."""
@@ -159,7 +142,7 @@ def _walk(rdm_lists, n, method, samples, block, memory_bytes, device, progress, 
     if samples is not None:
         sub = sorted(set(positions[0]))
         reductions.append(compare.resample_reduction(method, samples, n, sub))
-    block = block or choose_block(sources, n, memory_bytes)
+    block = block or pairstats.choose_block(sources, n, memory_bytes)
     results = pairstats.accumulate(sources, n, reductions, block, device, progress, timings)
     boot = None
     if samples is not None:
