@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
 
 
 def _entries(results, method, models, stimuli):
-    from repgeom import nodes, paths
+    from repgeom import paths
     from repgeom.cubes import Cube
 
     entries = []

@@ -48,7 +48,7 @@ def path_on_device(model, images, labels, node_list, device):
     """Everything on the device: features as tensors, RDMs as tensors, comparison accumulated there."""
     import torch
 
-    from repgeom import compare, features, paths, rdm
+    from repgeom import compare, features, rdm
 
     t = {}
     t0 = time.perf_counter()
@@ -68,7 +68,7 @@ def path_on_device(model, images, labels, node_list, device):
 
 
 def path_of(model, images, labels, node_list, device):
-    from repgeom import compare, features, paths, rdm
+    from repgeom import compare, features, rdm
 
     t = {}
     t0 = time.perf_counter()
@@ -88,7 +88,7 @@ def main():
     import torch
 
     from rdm_paths import load_images
-    from repgeom import attacks, checkpoints, mnist, training
+    from repgeom import attacks, checkpoints, mnist, training, weights
     from repgeom.models import MODEL_KINDS, tutorial_build_of, tutorial_kind_of
 
     p = argparse.ArgumentParser()
@@ -145,7 +145,7 @@ def main():
             torch.manual_seed(1)
             t0 = time.perf_counter()
             m, _ = weights.train("feedforward", data.train_images, data.train_labels,
-                                  training.Recipe(epochs=2), device=dev)
+                                 training.Recipe(epochs=2), device=dev)
             dt = time.perf_counter() - t0
             acc, n = training.accuracy(m.cpu(), mnist.normalize(data.test_images), data.test_labels)
             print(f"training standard recipe 2 epochs on {dev}: {dt:.1f} s, held-out accuracy {acc}/{n}")

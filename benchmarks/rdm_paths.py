@@ -222,7 +222,6 @@ def worker_path_streamed(args):
     """repgeom's streamed path: features streamed into a Zarr store, the path straight from it in row blocks
     (no RDM cube, no N x N matrix), MDS."""
     import torch
-    import zarr
 
     import sklearn.manifold  # noqa: F401
 

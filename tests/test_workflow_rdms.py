@@ -101,7 +101,6 @@ def _is_png(path):
 
 
 def test_separability_and_dimreduction_stores(small_run):
-    import json
 
     from repgeom import metrics
 

@@ -13,6 +13,8 @@ each image exactly its own single-image gradient.
 import torch
 import torch.nn.functional as F
 
+from .devices import strict_float32
+
 
 def input_gradient(model, images, labels):
     """d NLL(log model(x)) / dx for each image, as if each were its own batch of one."""
@@ -35,7 +37,6 @@ def _check_eps(eps):
 def fgsm(network, pixels, labels, eps, batch_size=500):
     """FGSM images in pixel space against ``network`` (preprocessing included), in whatever mode it is in."""
     _check_eps(eps)
-    from .devices import strict_float32
 
     strict_float32(pixels.device)
     out = []

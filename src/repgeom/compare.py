@@ -88,7 +88,10 @@ def _pearson(G, sums, count):
 
 def _rsatoolbox(method):
     def compute(matrices):
-        from rsatoolbox.rdm import RDMs, compare  # ~1-4 s to import: only where a rank method is used
+        from rsatoolbox.rdm import (  # ~1-4 s to import: only where a rank method is used
+            RDMs,
+            compare,
+        )
 
         rdms = RDMs(np.stack([np.asarray(m, dtype=np.float64) for m in matrices]))
         return compare(rdms, rdms, method=method)

@@ -20,6 +20,7 @@ from typing import Iterator
 import numpy as np
 
 from . import rdm
+from .metrics import separability
 from .store import NodeLayout, apply_node_op, open_group
 
 
@@ -49,8 +50,6 @@ def feature_rdms(features, method: str, nodes: list, block=None, device="cpu", p
 
 def with_separability(matrices, labels, out: dict, layers: list) -> Iterator:
     """Pass ``matrices`` through, recording each one's category separability in ``out[layer]``."""
-    from .metrics import separability
-
     for layer, D in zip(layers, matrices):
         out[layer] = separability(D, labels)
         yield D
@@ -63,7 +62,6 @@ def labels_rdms(labels, classes: list, method: str) -> Iterator:
 
 class CubeRows:
     """One layer of a stored cube as an RDM row source (``rows(index)`` reads only those rows)."""
-
     def __init__(self, array, index: int):
         self.array, self.index = array, index
         self.n = array.shape[1]
@@ -82,7 +80,6 @@ class CubeRows:
 
 class Cube:
     """A stored RDM cube opened for reading: layers, stimulus ids and labels, attrs, row sources per layer."""
-
     def __init__(self, path: str):
         self.path = path
         self.group = open_group(path)

@@ -7,9 +7,13 @@ embedded).  Normalisation is the tutorial's: ToTensor then Normalize(0.1307, 0.3
 """
 
 import gzip
+import json
 import logging
 import os
 import shutil
+import struct
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +37,6 @@ IDX_FILES = {
 @dataclass
 class Mnist:
     """Train and held-out ("test") digits as uint8 (N, 28, 28) images and int64 labels."""
-
     train_images: np.ndarray
     train_labels: np.ndarray
     test_images: np.ndarray
@@ -88,8 +91,6 @@ def has_idx(folder):
 
 def idx_header(path):
     """(item count, shape of one item) from an IDX file's header, checking the file holds all its bytes."""
-    import struct
-
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
@@ -116,7 +117,6 @@ def _read_idx(path):
     reader = read_image_file if "images" in os.path.basename(path) else read_label_file
     if not path.endswith(".gz"):
         return reader(path).numpy()
-    import tempfile
 
     with gzip.open(path, "rb") as src, tempfile.NamedTemporaryFile(delete=False) as dst:
         shutil.copyfileobj(src, dst)
@@ -240,8 +240,6 @@ def load(source="auto", idx_dir=None, download_dir="resources/mnist", heldout_pe
 
 def save(data, path):
     """Write a Mnist as one npz (atomic: temp file + rename)."""
-    import json
-
     tmp = path + ".tmp.npz"
     np.savez(
         tmp,
@@ -255,9 +253,7 @@ def save(data, path):
 
 def read(path):
     """Read a Mnist written by :func:`save`."""
-    import json
 
-    import zipfile
 
     try:
         with np.load(path) as z:

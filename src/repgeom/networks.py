@@ -12,7 +12,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-
 class Net(nn.Module):
     """The tutorial's feedforward MNIST classifier (two conv, two fc, softmax output)."""
 

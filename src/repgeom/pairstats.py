@@ -42,6 +42,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from . import rdm as rdm_mod
+from .devices import strict_float32
 from .store import NodeLayout, apply_node_op
 
 ACCUMULATE_BYTES = 64e6  # float64 rows of the K blocks converted and reduced at a time
@@ -107,7 +108,6 @@ class _TorchBackend:
     def __init__(self, device):
         import torch
 
-        from .devices import strict_float32
 
         self.torch, self.device = torch, torch.device(device)
         strict_float32(self.device)
@@ -257,7 +257,6 @@ def feature_sources(group, layers: Sequence[str], method: str, opened: Optional[
 
 class LabelsRDM:
     """The one-hot labels RDM by an RDM method, block by block (its value for a same / other class pair)."""
-
     def __init__(self, labels, n_classes: int, method: str, name: str = "labels"):
         self.labels, self.name = np.asarray(labels), name
         self.n = len(self.labels)
@@ -279,7 +278,6 @@ class LabelsRDM:
 
 class MatrixRows:
     """An in-memory N x N matrix (numpy, a torch tensor, anything sliceable) as a row source."""
-
     def __init__(self, matrix):
         self.matrix = matrix
         self.n = matrix.shape[0]
@@ -368,7 +366,6 @@ class PairStats:
 
 class PairSums:
     """Accumulates :class:`PairStats` of every source."""
-
     needs_pairs = True
 
     def start(self, K, n, be):
@@ -395,7 +392,6 @@ class PairSums:
 @dataclass
 class ResampledStats:
     """Pair statistics of B resamples: ``G`` (B, L, L), ``sums`` (B, L), ``count`` (B,)."""
-
     G: np.ndarray
     sums: np.ndarray
     count: np.ndarray

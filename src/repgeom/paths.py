@@ -24,6 +24,7 @@ import numpy as np
 
 from . import compare, pairstats
 from .registry import Registry
+from .store import jsonable
 
 DISTANCES = Registry("similarity-to-distance transform")
 DISTANCES.register("arccos", lambda s: np.arccos(np.clip(s, -1.0, 1.0)))  # a metric on unit vectors
@@ -47,7 +48,6 @@ class Entry:
 @dataclass
 class Path:
     """A computed path: per-row entry name, layer and kind; similarity, distance, 2-D embedding, shown mask."""
-
     names: list
     layers: list
     kinds: list
@@ -231,7 +231,6 @@ def to_dataset(p: Path, attrs: dict, variables: Optional[dict] = None):
     ``variables`` ({name: (dims, values[, attrs])}: resamples, replicates) added."""
     import xarray as xr  # ~1 s to import: only where a path is written
 
-    from .store import jsonable
 
     idx = np.arange(len(p.names))
     names = np.array(p.names, dtype=object)

@@ -25,8 +25,17 @@ from typing import Callable, Optional
 
 from . import nodes as nodes_mod
 from .analyses import ANALYSES
-from .artifacts import (AnalysisStore, Embedding, FeatureStore, LabelsCube, ModelCube, NeedsManifest, ResultFile,
-                        ReferenceCube, StimulusSet)
+from .artifacts import (
+    AnalysisStore,
+    Embedding,
+    FeatureStore,
+    LabelsCube,
+    ModelCube,
+    NeedsManifest,
+    ReferenceCube,
+    ResultFile,
+    StimulusSet,
+)
 from .models import LABEL_SPACES, MODEL_KINDS, expand_families
 from .stimuli import STIMULUS_KINDS, expand_sets, label_space, set_size
 

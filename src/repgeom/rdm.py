@@ -44,9 +44,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
 import jsonschema
-
 import numpy as np
 
+from .devices import strict_float32
 from .registry import Registry
 
 RDM_METHODS = Registry("RDM method")
@@ -76,7 +76,6 @@ class GramMethod:
 @dataclass(frozen=True)
 class DirectMethod:
     """An RDM computed by a function of the (N, P) float64 patterns (e.g. delegated to rsatoolbox)."""
-
     compute: Callable[[np.ndarray], np.ndarray]
     description: str = ""
     params: dict = field(default_factory=dict)  # JSON-schema properties (with defaults): compute(X, **params)
@@ -85,7 +84,6 @@ class DirectMethod:
 @dataclass(frozen=True)
 class Method:
     """A registered method with its parameters (complete: defaults filled); ``id`` names it everywhere."""
-
     name: str
     entry: Union[GramMethod, DirectMethod]
     params: dict
@@ -249,7 +247,9 @@ def _finish_correlation(G, a, b, P, ops):
 
 def _rsatoolbox(name):
     def compute(X, **params):
-        from rsatoolbox.data import Dataset  # ~1-4 s to import: only where such a method runs
+        from rsatoolbox.data import (
+            Dataset,  # ~1-4 s to import: only where such a method runs
+        )
         from rsatoolbox.rdm import calc_rdm
 
         return calc_rdm(Dataset(np.asarray(X, dtype=np.float64)), method=name, **params).get_matrices()[0]
@@ -333,7 +333,6 @@ def gram_rdm(Z, method: Method, P: int, block: int = FULL_MAX, ops=NUMPY_OPS, em
 def _compute_torch(X, method, block):
     import torch
 
-    from .devices import strict_float32
 
     strict_float32(X.device)
     X = X.reshape(len(X), -1)

@@ -14,6 +14,7 @@ import datetime
 import html
 import json
 import os
+from importlib import metadata
 
 from .captions import caption_of
 from .cubes import Cube
@@ -24,8 +25,6 @@ PACKAGES = ("torch", "torchvision", "numpy", "scipy", "scikit-learn", "rsatoolbo
 
 
 def package_versions() -> dict:
-    from importlib import metadata
-
     out = {}
     for name in PACKAGES:
         try:

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
+from PIL import Image
 
+from .mnist import CLASSES, pixels
 from .models import MODEL_KINDS
 from .registry import Registry
 from .store import open_group
@@ -36,7 +38,6 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 @dataclass
 class Stimuli:
     """A stimulus set in memory: pixels in [0, 1] (N, C, H, W), ids, labels indexing ``classes``."""
-
     images: np.ndarray
     ids: np.ndarray
     labels: np.ndarray
@@ -46,7 +47,6 @@ class Stimuli:
 
 class StimulusKind:
     """What every stimulus kind declares."""
-
     description = ""
     properties: dict = {}
     required: tuple = ()
@@ -118,8 +118,6 @@ class MnistKind(StimulusKind):
         raise NotImplementedError
 
     def make(self, spec, mnist):
-        from .mnist import CLASSES, pixels
-
         idx = self.select(spec, mnist.test_labels)
         return Stimuli(pixels(mnist.test_images[idx]), np.asarray(idx, dtype=np.int64),
                        np.asarray(mnist.test_labels[idx], dtype=np.int64), list(CLASSES),
@@ -140,8 +138,6 @@ class PerClass(MnistKind):
     required = ("n",)
 
     def size(self, spec, sets):
-        from .mnist import CLASSES
-
         return spec["n"] * len(CLASSES)
 
     def check_heldout(self, name, spec, counts, source):
@@ -151,8 +147,6 @@ class PerClass(MnistKind):
         return []
 
     def select(self, spec, labels):
-        from .mnist import CLASSES
-
         return per_class(labels, spec["n"], pool=spec.get("pool", 1000), seed=spec.get("seed"),
                          n_classes=len(CLASSES))
 
@@ -280,8 +274,6 @@ def list_images(folder: str, labels_csv: Optional[str] = None):
 
 def read_image_folder(folder: str, labels_csv: Optional[str] = None, size=None, channels: Optional[int] = None):
     """A :class:`Stimuli` of every image of a folder (pixels in [0, 1]); ``size`` [H, W] resizes (antialiased)."""
-    from PIL import Image
-
     paths, names = list_images(folder, labels_csv)
     classes = sorted(set(names))
     imgs, modes = [], set()

@@ -24,10 +24,11 @@ import os
 import shutil
 import uuid
 import warnings
-
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Optional
 
+import google_crc32c
 import numpy as np
 
 warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part", category=UserWarning)
@@ -111,7 +112,6 @@ def verify(path):
 
 class CheckedArray:
     """A zarr array whose read errors (checksum mismatch, truncated chunk) name the store and the array."""
-
     def __init__(self, array, store, name):
         self._array, self._store, self._name = array, store, name
         self._verified = set()  # chunks whose checksum read_rows has checked
@@ -155,7 +155,6 @@ class CheckedArray:
             view = out.reshape(-1)[:data.size].reshape(data.shape)
             view[...] = data
             return view
-        import google_crc32c
 
         rows, width = arr.chunks[0], arr.shape[1]
         if out is None:
@@ -194,7 +193,6 @@ class CheckedArray:
 
 class CheckedGroup:
     """A verified zarr group (:func:`verify`) handing out :class:`CheckedArray` s."""
-
     def __init__(self, path):
         self.path = path
         self._group = verify(path)
@@ -328,7 +326,6 @@ def write_rows(folder: str, arr, start: int, values: np.ndarray) -> bool:
     if (start % rows or not (n % rows == 0 or start + n == arr.shape[0]) or not _raw_row_layout(arr)
             or values.dtype != np.float32 or values.ndim != 2 or values.shape[1] != arr.shape[1]):
         return False
-    import google_crc32c
 
     values = np.ascontiguousarray(values)
     for r0 in range(0, n, rows):
@@ -419,7 +416,6 @@ def write_features_store(out, batches, ids, labels, attrs, chunk_rows, progress=
     values are (:class:`NodeLayout`, :func:`read_node`).  A batch is written by a second thread while the
     next one is computed (both release the GIL), so at most two batches are in memory.
     """
-    from concurrent.futures import ThreadPoolExecutor
 
     import zarr
 

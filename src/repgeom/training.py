@@ -9,6 +9,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from . import devices, preprocess
 from .mnist import pixels
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def train(make_network, preprocess_spec, images, labels, recipe, progress=None, 
     import torch  # ~2.5 s to import: only in the job that trains
     import torch.nn.functional as F
 
-    from . import attacks, devices, preprocess
+    from . import attacks  # imports torch
 
     if recipe.recipe not in RECIPES:
         raise ValueError(f"unknown training recipe {recipe.recipe!r}; valid: {list(RECIPES)}")

@@ -18,7 +18,7 @@ import os
 import shutil
 from typing import Callable, Optional
 
-from . import download
+from . import download, training
 from .models import MODEL_KINDS, Download, ModelKind
 
 
@@ -62,7 +62,6 @@ def train(kind_name: str, images, labels, recipe, build: Optional[dict] = None, 
     """(network, history): a model of kind ``kind_name`` (``build``: its architecture's parameters, default the
     class's; ``spec``: its config entry, for preprocessing) trained on MNIST by ``recipe`` through its
     preprocessing."""
-    from . import training
 
     kind = MODEL_KINDS[kind_name]
     return training.train(lambda: kind.build(dict(build or {})), kind.preprocess(spec or {}), images, labels,
@@ -76,7 +75,6 @@ def obtain(name: str, spec: dict, fetched: Optional[dict], fetched_dir: Optional
     ``data``: MNIST (training)."""
     import torch
 
-    from . import training
 
     kind = MODEL_KINDS[spec["kind"]]
     build = kind.build_spec(spec)

@@ -8,6 +8,11 @@ the classes (silhouette of the labels) and draws the grid.
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..artifacts import Embedding
+from ..dimreduction import REDUCTIONS
+from ..store import MODEL_KEYS, STIMULUS_KEYS, jsonable, open_dataset
 from .base import AnalysisKind, register
 
 
@@ -18,8 +23,6 @@ class DimReduction(AnalysisKind):
 
     @property
     def schema(self):
-        from ..dimreduction import REDUCTIONS
-
         return {
             "type": "object",
             "additionalProperties": False,
@@ -42,8 +45,6 @@ class DimReduction(AnalysisKind):
                 + names.check_set(spec.get("stimuli"), f"config.dimreduction.{name}.stimuli"))
 
     def _embeddings(self, spec):
-        from ..artifacts import Embedding
-
         nodes = tuple(spec["nodes"]) if isinstance(spec["nodes"], list) else spec["nodes"]
         return [Embedding(spec["model"], spec["stimuli"], m, spec["seed"], float(spec["perplexity"]), nodes)
                 for m in spec["methods"]]
@@ -57,10 +58,8 @@ class DimReduction(AnalysisKind):
                 "nodes": plan.resolve(spec["model"], spec["nodes"], manifest_of)}
 
     def compute(self, job, inputs):
-        import numpy as np
         import xarray as xr
 
-        from ..store import jsonable, open_dataset
 
         parts = [open_dataset(path).sel(layer=job["nodes"]) for path in inputs]
         first = parts[0]
@@ -79,7 +78,6 @@ class DimReduction(AnalysisKind):
                     "layer": np.array(job["nodes"], dtype=object), "stim": first.stim.values,
                     "label": ("stim", labels), "dim": first.dim.values},
             attrs=jsonable(attrs))
-        from ..store import MODEL_KEYS, STIMULUS_KEYS
 
         provenance = {k: first.attrs.get(k) for k in MODEL_KEYS + STIMULUS_KEYS if first.attrs.get(k) is not None}
         record = {"kind": self.record_kind, "analysis": job["analysis"], "model": job["model"],

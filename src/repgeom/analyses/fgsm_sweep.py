@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..artifacts import ResultFile
 from ..stimuli import STIMULUS_KINDS
+from ..store import jsonable
 from .base import AnalysisKind, register
 
 
@@ -29,8 +33,6 @@ class FgsmSweep(AnalysisKind):
         return problems
 
     def requests(self, name, spec, plan):
-        from ..artifacts import ResultFile
-
         return [ResultFile("accuracy.csv")]
 
     def job_spec(self, name, spec, plan, manifest_of=None):
@@ -43,11 +45,9 @@ class FgsmSweep(AnalysisKind):
         return {"analysis": name, "sweeps": sweeps, "models": plan.members(spec["models"]) if spec.get("models") else None}
 
     def compute(self, job, inputs):
-        import numpy as np
         import pandas as pd
         import xarray as xr
 
-        from ..store import jsonable
 
         table = pd.read_csv(inputs[0])
         models = job.get("models") or list(dict.fromkeys(table["model"]))

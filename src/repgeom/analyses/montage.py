@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..artifacts import StimulusSet
+from ..stimuli import read_stimuli
+from ..store import jsonable
 from .base import AnalysisKind, register
 
 
@@ -18,19 +23,14 @@ class Montage(AnalysisKind):
         return names.check_set(spec.get("stimuli"), f"config.montages.{name}.stimuli")
 
     def requests(self, name, spec, plan):
-        from ..artifacts import StimulusSet
-
         return [StimulusSet(spec["stimuli"])]
 
     def job_spec(self, name, spec, plan, manifest_of=None):
         return {"analysis": name, "stimuli": spec["stimuli"], "per_class": spec["per_class"]}
 
     def compute(self, job, inputs):
-        import numpy as np
         import xarray as xr
 
-        from ..store import jsonable
-        from ..stimuli import read_stimuli
 
         stim = read_stimuli(inputs[0])
         take = np.concatenate([np.flatnonzero(stim.labels == c)[:job["per_class"]] for c in range(len(stim.classes))])

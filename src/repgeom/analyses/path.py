@@ -11,13 +11,19 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-
 from threadpoolctl import threadpool_limits
 
 from .. import metrics, paths
 from ..artifacts import NeedsManifest
 from ..compare import COMPARISONS, streamable_comparisons, streamable_resamples
-from ..entries import ENTRY_KINDS, EntryRef, entries_of, item_schemas, model_of, open_replicates
+from ..entries import (
+    ENTRY_KINDS,
+    EntryRef,
+    entries_of,
+    item_schemas,
+    model_of,
+    open_replicates,
+)
 from ..paths import DISTANCES
 from ..rdm import gram_methods, resolve_method
 from .base import AnalysisKind, register

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
+
+from .. import paths
+from ..artifacts import AnalysisStore
+from ..entries import entries_of, model_of
+from ..metrics import interval
+from ..store import jsonable, open_dataset
 from .base import AnalysisKind, register
 
 
 def _entry_keys(spec):
-    from ..entries import entries_of
-
     return [(r.kind, r.name, repr(r.options.get("nodes", spec.get("nodes", "all"))) if r.kind == "model" else "")
             for r in entries_of(spec)]
 
@@ -40,21 +47,14 @@ class PathComparison(AnalysisKind):
         return problems
 
     def requests(self, name, spec, plan):
-        from ..artifacts import AnalysisStore
-
         return [AnalysisStore("paths", spec["reference"]), AnalysisStore("paths", spec["other"])]
 
     def job_spec(self, name, spec, plan, manifest_of=None):
         return {"comparison": name, "reference": spec["reference"], "other": spec["other"]}
 
     def compute(self, job, inputs):
-        import json
-
-        import numpy as np
         import xarray as xr
 
-        from .. import paths
-        from ..store import jsonable, open_dataset
 
         ref, other = (open_dataset(p) for p in inputs)
         key = lambda ds: [f"{m}/{l}" for m, l in zip(ds.model.values, ds.layer.values)]  # noqa: E731
@@ -88,10 +88,6 @@ class PathComparison(AnalysisKind):
         return ds, record
 
     def display(self, name, spec, plan):
-        from ..entries import entries_of
-
-        from ..entries import model_of
-
         return {r.name: plan.model_display(model_of(r)) for r in entries_of(plan.cfg["paths"][spec["reference"]])
                 if r.kind == "model"}
 
@@ -120,10 +116,8 @@ def _bootstrap_disparities(ref, other, disparity):
     ``disparity_percentile_in_<role>_self``: where the observed disparity falls in that distribution (near
     100: more different than resampling explains).
     """
-    import numpy as np
     from scipy.spatial import procrustes
 
-    from ..metrics import interval
 
     rb, ob = ref.embedding_bootstrap.values, other.embedding_bootstrap.values
     b = min(len(rb), len(ob))

@@ -7,6 +7,10 @@ dependence on the measure visible.
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..artifacts import AnalysisStore
+from ..store import jsonable, open_dataset
 from .base import AnalysisKind, register
 
 
@@ -25,18 +29,14 @@ class Profile(AnalysisKind):
                 for p in names.check_analysis("paths", path, f"config.profiles.{name}.paths")]
 
     def requests(self, name, spec, plan):
-        from ..artifacts import AnalysisStore
-
         return [AnalysisStore("paths", p) for p in spec["paths"]]
 
     def job_spec(self, name, spec, plan, manifest_of=None):
         return {"analysis": name, "paths": list(spec["paths"]), "model": spec["model"], "target": spec["target"]}
 
     def compute(self, job, inputs):
-        import numpy as np
         import xarray as xr
 
-        from ..store import jsonable, open_dataset
 
         profiles, layers, measures = {}, None, {}
         for name, path in zip(job["paths"], inputs):

@@ -1,11 +1,13 @@
 """Shared plumbing of the workflow steps: logging, clean errors, JSON records, atomic figures, the allocator."""
 
 import argparse
+import ctypes
 import json
 import logging
 import os
 import sys
 
+from .. import __version__
 from ..errors import CheckpointRefused, DownloadError, MnistUnavailable
 from ..plugins import load_from_env
 
@@ -29,8 +31,6 @@ def save_figure(fig, path, dpi=150):
 
 
 def provenance():
-    from .. import __version__
-
     return {"repgeom_version": __version__}
 
 
@@ -49,7 +49,6 @@ def tune_allocator():
     2.6 s -> 0), training 14 % faster (docs/decisions.md).  Numbers are unchanged (only where arrays live).
     No-op without glibc.
     """
-    import ctypes
 
     try:
         libc = ctypes.CDLL("libc.so.6")

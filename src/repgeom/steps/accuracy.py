@@ -6,12 +6,15 @@ job recomputes only the rows it touches and takes the others from the key file (
 computation is deterministic).
 """
 
+import csv
 import hashlib
 import json
 import os
 
+from .. import metrics, training
 from ..checkpoints import load_network
 from ..devices import set_threads
+from ..stimuli import read_stimuli
 from ._shell import log, main
 
 
@@ -40,12 +43,8 @@ def _read_kept(path):
 
 
 def run(a):
-    import csv
-
     import torch
 
-    from .. import metrics, store, training
-    from ..stimuli import read_stimuli
 
     set_threads(a.threads)
     pairs = [tuple(p) for p in json.loads(a.pairs)]

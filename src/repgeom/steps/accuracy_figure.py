@@ -2,13 +2,13 @@
 
 import json
 
+from .. import figures
 from ._shell import main, save_figure
 
 
 def run(a):
     import pandas as pd
 
-    from .. import figures
 
     fig = figures.accuracy_chart(pd.read_csv(a.table), display=json.loads(a.display))
     save_figure(fig, a.out, dpi=150)

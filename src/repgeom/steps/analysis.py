@@ -2,13 +2,12 @@
 
 import json
 
+from .. import store
+from ..analyses import ANALYSES
 from ._shell import log, main, provenance, write_json
 
 
 def run(a):
-    from .. import store
-    from ..analyses import ANALYSES
-
     kind = ANALYSES[a.section]
     job = json.loads(a.spec)
     ds, record = kind.compute(job, a.inputs)

@@ -2,14 +2,13 @@
 
 import json
 
+from ..analyses import ANALYSES
+from ..figures import FIGURES
+from ..store import open_dataset
 from ._shell import log, main, save_figure
 
 
 def run(a):
-    from ..analyses import ANALYSES
-    from ..figures import FIGURES
-    from ..store import open_dataset
-
     draw = FIGURES[a.section] if a.section in FIGURES else ANALYSES[a.section].draw
     fig = draw(open_dataset(a.store), json.loads(a.display))
     save_figure(fig, a.out, dpi=a.dpi)

@@ -2,14 +2,15 @@
 
 import json
 
+import numpy as np
+
+from .. import dimreduction, store
 from ._shell import log, main, provenance
 
 
 def run(a):
-    import numpy as np
     import xarray as xr
 
-    from .. import dimreduction, store
 
     spec = json.loads(a.spec)
     g = store.open_group(a.features)

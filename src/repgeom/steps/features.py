@@ -2,14 +2,14 @@
 
 import json
 
+from .. import features, preprocess, store
+from .. import nodes as nodes_mod
 from ..checkpoints import load_checkpoint
 from ..devices import set_threads, torch_device
 from ._shell import log, main, provenance
 
 
 def run(a):
-    from .. import features, nodes as nodes_mod, preprocess, store
-
     set_threads(a.threads)
     model, record = load_checkpoint(a.checkpoint, a.record)
     g = store.open_group(a.stimuli)

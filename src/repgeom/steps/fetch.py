@@ -3,13 +3,12 @@
 import json
 import os
 
+from .. import download, weights
+from ..models import MODEL_KINDS
 from ._shell import log, main, write_json
 
 
 def run(a):
-    from .. import download, weights
-    from ..models import MODEL_KINDS
-
     spec = json.loads(a.spec)
     dl = MODEL_KINDS[spec["kind"]].download(spec, a.mirror or None)
     os.makedirs(a.outdir, exist_ok=True)

@@ -1,12 +1,11 @@
 """The labels RDM of a stimulus set (one-hot over the set's classes) as a one-layer cube."""
 
+from .. import cubes, store
+from ..rdm import resolve_method
 from ._shell import log, main, provenance
 
 
 def run(a):
-    from .. import cubes, store
-    from ..rdm import resolve_method
-
     g = store.open_group(a.stimuli)
     sattrs = dict(g.attrs)
     classes = list(sattrs["classes"])

@@ -1,17 +1,16 @@
 """Gather every number of a run into one tidy table: cube separability per RDM request, every analysis' metrics."""
 
+import csv
+import json
+import os
+
+from .. import metrics
+from ..analyses import row_makers
+from ..cubes import Cube
 from ._shell import log, main
 
 
 def run(a):
-    import csv
-    import json
-    import os
-
-    from .. import metrics
-    from ..analyses import row_makers
-    from ..cubes import Cube
-
     records = []
     for request, cube_path, layers in json.loads(a.rdm_figures):
         cube = Cube(cube_path)

@@ -2,12 +2,11 @@
 
 import os
 
+from .. import mnist
 from ._shell import log, main
 
 
 def run(a):
-    from .. import mnist
-
     data = mnist.load(a.source, idx_dir=a.idx_dir, download_dir=a.download_dir,
                       heldout_per_class=a.heldout_per_class, split_seed=a.split_seed)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)

@@ -4,15 +4,16 @@ its held-out metrics where its label space has a held-out split; the normalised 
 import json
 import os
 
+from .. import download, mnist, preprocess, training, weights
 from ..devices import set_threads, torch_device
+from ..models import LABEL_SPACES, MODEL_KINDS
 from ._shell import log, main, read_json, write_json
 
 
 def run(a):
-    import torch  # ~2.5 s: every model job needs it
+    import torch  # these import torch (~2.5 s): every model job needs it, --help does not
 
-    from .. import checkpoints, download, mnist, networks, preprocess, training, weights
-    from ..models import LABEL_SPACES, MODEL_KINDS
+    from .. import checkpoints, networks
 
     set_threads(a.threads)
     spec = json.loads(a.spec)

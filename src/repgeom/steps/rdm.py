@@ -3,14 +3,13 @@
 import json
 import os
 
+from .. import cubes, store
 from ..devices import light_device
+from ..rdm import resolve_method
 from ._shell import log, main, provenance
 
 
 def run(a):
-    from .. import cubes, store
-    from ..rdm import resolve_method
-
     g = store.open_group(a.features)
     fattrs = dict(g.attrs)
     nodes = json.loads(a.nodes)

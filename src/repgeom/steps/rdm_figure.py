@@ -2,13 +2,12 @@
 
 import json
 
+from .. import figures
+from ..cubes import Cube
 from ._shell import log, main, save_figure
 
 
 def run(a):
-    from .. import figures
-    from ..cubes import Cube
-
     layers = json.loads(a.nodes)
     cube = Cube(a.cube)
     fig = figures.rdm_panels(cube, layers, display=json.loads(a.display))

@@ -2,12 +2,11 @@
 
 import json
 
+from .. import references, store
 from ._shell import log, main, provenance
 
 
 def run(a):
-    from .. import references, store
-
     spec = json.loads(a.spec)
     g = store.open_group(a.stimuli)
     sattrs = dict(g.attrs)

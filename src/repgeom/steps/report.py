@@ -2,12 +2,11 @@
 
 import json
 
+from .. import report
 from ._shell import log, main
 
 
 def run(a):
-    from .. import report
-
     page = report.build(json.loads(a.layout), a.results, json.loads(a.info), a.out)
     log.info("wrote %s (%.1f MB)", a.out, len(page) / 1e6)
 

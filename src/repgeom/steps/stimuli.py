@@ -2,20 +2,21 @@
 
 import json
 
+from .. import mnist, store
 from ..devices import set_threads, torch_device
+from ..stimuli import STIMULUS_KINDS, read_stimuli
 from ._shell import log, main, provenance
 
 
 def run(a):
-    from .. import mnist, store
-    from ..stimuli import STIMULUS_KINDS, read_stimuli
-
     spec = json.loads(a.spec)
     kind = STIMULUS_KINDS[spec["kind"]]
     attrs = {"stimulus_set": a.set, "stimulus_kind": spec["kind"], "stimulus_spec": spec, "eps": 0.0,
              "attacked_model": "", **provenance()}
     if kind.attacks:
-        from ..checkpoints import load_network  # imports torch (~2.5 s): only an attack needs the network
+        from ..checkpoints import (
+            load_network,  # imports torch (~2.5 s): only an attack needs the network
+        )
 
         set_threads(a.threads)
         base = read_stimuli(a.base)
