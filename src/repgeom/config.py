@@ -30,7 +30,7 @@ from .models import CHECKPOINT_SCHEMA, MODEL_KINDS, SEEDS_SCHEMA
 from .names import Names
 from .plan import Plan
 from .preprocess import SCHEMA as PREPROCESS_SCHEMA
-from .rdm import METHOD_SCHEMA, RDM_METHODS, method_id
+from .rdm import method_id, method_schema
 from .references import REFERENCE_FORMATS, format_of
 from .stimuli import STIMULUS_KINDS
 
@@ -138,9 +138,7 @@ def assemble(base: dict) -> dict:
         "properties": {"kind": {"type": "string", "enum": STIMULUS_KINDS.names(), "description": "; ".join(
             f"{k} = {STIMULUS_KINDS[k].description}" for k in STIMULUS_KINDS)}}}
 
-    schema["$defs"]["rdm_method"] = {**METHOD_SCHEMA, "description": METHOD_SCHEMA["description"] + "; " + "; ".join(
-        f"{k} = {RDM_METHODS[k].description}" + (f" (parameters {sorted(RDM_METHODS[k].params)})"
-                                                  if RDM_METHODS[k].params else "") for k in RDM_METHODS)}
+    schema["$defs"]["rdm_method"] = method_schema()
     rdms = props["rdms"]["additionalProperties"]["properties"]
     rdms["method"] = {"$ref": "#/$defs/rdm_method", "default": "correlation"}
     rdms["nodes"] = {"$ref": "#/$defs/nodes", "default": "all"}

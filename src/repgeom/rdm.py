@@ -43,7 +43,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
-import jsonschema
 import numpy as np
 
 from .devices import strict_float32
@@ -118,8 +117,8 @@ def _value_text(v) -> str:
 
 def resolve_method(value) -> Method:
     """The :class:`Method` a config value names: a method name, an id (``name+key=value...``) or a mapping
-    ``{name: NAME, key: value, ...}``; unknown methods and parameters, and values of the wrong type, are
-    errors naming the valid ones."""
+    ``{name: NAME, key: value, ...}``; unknown methods and parameters are errors naming the valid ones (the
+    values' types are the config schema's to check: :func:`method_schema`)."""
     if isinstance(value, Method):
         return value
     if isinstance(value, dict):
@@ -142,11 +141,6 @@ def resolve_method(value) -> Method:
         raise ValueError(f"RDM method {name!r} has no parameter {unknown}; its parameters: "
                          f"{sorted(entry.params) or 'none'}")
     params = {k: given.get(k, schema.get("default")) for k, schema in sorted(entry.params.items())}
-    for k, v in params.items():
-        try:
-            jsonschema.validate(v, entry.params[k])
-        except jsonschema.ValidationError as err:
-            raise ValueError(f"RDM method {name!r}, parameter {k!r}: {err.message}") from None
     extra = [f"{k}={_value_text(v)}" for k, v in params.items() if v != entry.params[k].get("default")]
     return Method(name, entry, params, "+".join([name] + extra))
 
@@ -161,10 +155,18 @@ def gram_methods() -> list:
     return RDM_METHODS.where(lambda m: isinstance(m, GramMethod))
 
 
-METHOD_SCHEMA = {"description": "an RDM method: its name, or {name: NAME, PARAMETER: value, ...} for one with "
-                                "parameters", "oneOf": [{"type": "string"},
-                                                        {"type": "object", "required": ["name"],
-                                                         "properties": {"name": {"type": "string"}}}]}
+def method_schema() -> dict:
+    """The config schema of an RDM-method value: a name (or id), or ``{name: NAME, PARAMETER: value}`` whose
+    parameters are checked against the method's declared ones."""
+    branches = [{"if": {"properties": {"name": {"const": k}}},
+                 "then": {"additionalProperties": False, "properties": {"name": {}, **RDM_METHODS[k].params}}}
+                for k in RDM_METHODS]
+    return {"type": ["string", "object"], "required": ["name"], "properties": {"name": {"type": "string"}},
+            "allOf": branches,
+            "description": "an RDM method: its name, or {name: NAME, PARAMETER: value, ...} for one with parameters; "
+                           + "; ".join(f"{k} = {RDM_METHODS[k].description}"
+                                       + (f" (parameters {sorted(RDM_METHODS[k].params)})" if RDM_METHODS[k].params
+                                          else "") for k in RDM_METHODS)}
 
 
 def _mirror_upper(D, tril_indices):
