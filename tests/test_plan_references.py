@@ -10,7 +10,8 @@ import yaml
 from conftest import REPO
 from repgeom import config as cfgmod
 from repgeom import references
-from repgeom.plan import Embedding, LabelsCube, ModelCube, NeedsManifest, Plan, ReferenceCube
+from repgeom.artifacts import Embedding, LabelsCube, ModelCube, NeedsManifest, ReferenceCube
+from repgeom.plan import Plan
 
 SCHEMA = cfgmod.load_schema(os.path.join(REPO, "workflow/schemas/config.schema.yaml"))
 with open(os.path.join(REPO, "config.yaml")) as f:
@@ -156,3 +157,16 @@ def test_planning_the_tutorial_never_imports_torch():
             "heavy = [m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision', 'xarray', 'sklearn')]; "
             "print(heavy); assert not heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_model_reads_the_data_to_train_or_because_its_label_space_has_a_heldout_split():
+    """The kind and its label space say it (LABEL_SPACES), not a string test: a torchvision network on MNIST's
+    classes is evaluated on the held-out digits, one on ImageNet's is not."""
+    cfg = copy.deepcopy(DEFAULT)
+    cfg["models"]["small_resnet"] = {"kind": "torchvision", "builder": "resnet18", "num_classes": 10,
+                                     "label_space": "mnist",
+                                     "preprocess": {"size": 28, "channels": 1, "mean": [0.1307], "std": [0.3081]}}
+    cfg["models"]["imagenet_resnet"] = {"kind": "torchvision", "builder": "resnet18"}
+    plan = Plan(cfgmod.validate(cfg, SCHEMA))
+    assert plan.model_needs_mnist("standard") and plan.model_needs_mnist("small_resnet")
+    assert not plan.model_needs_mnist("imagenet_resnet")

@@ -44,14 +44,14 @@ LABEL_SPACES = Registry("label space")
 
 @dataclass(frozen=True)
 class LabelSpace:
-    """Whose class indices a model's outputs are; ``heldout``: the data whose held-out split a model of this
-    label space is evaluated on in its record (``"mnist"``: the ``data:`` section's test split), or None."""
+    """Whose class indices a model's outputs are; ``heldout``: a model of this label space is evaluated in its
+    record on the held-out split of the ``data:`` section (MNIST's classes)."""
 
     description: str
-    heldout: Optional[str] = None
+    heldout: bool = False
 
 
-LABEL_SPACES.register("mnist", LabelSpace("the ten digits of MNIST", heldout="mnist"))
+LABEL_SPACES.register("mnist", LabelSpace("the ten digits of MNIST", heldout=True))
 LABEL_SPACES.register("imagenet", LabelSpace("the 1000 classes of ImageNet-1k"))
 
 
@@ -133,6 +133,15 @@ class ModelKind:
     def label_space(self, spec: dict) -> Optional[str]:
         """Whose class indices the outputs are ("mnist", "imagenet", ...); None: not a classifier of a set here."""
         return spec.get("label_space")
+
+    def evaluated_heldout(self, spec: dict) -> bool:
+        """Does the model's record carry held-out metrics (its label space has the ``data:`` section's split)?"""
+        space = self.label_space(spec)
+        return space in LABEL_SPACES and LABEL_SPACES[space].heldout
+
+    def needs_data(self, spec: dict) -> bool:
+        """Does the job that materialises the model read the ``data:`` section (to train, or to evaluate)?"""
+        return self.trainable or self.evaluated_heldout(spec)
 
     def build_spec(self, spec: dict) -> dict:
         """What fixes the architecture (stored in the normalised checkpoint and in the model record)."""

@@ -94,6 +94,9 @@ class _NumpyBackend:
     def multiply(self, a, b, out):
         np.multiply(a, b, out=out)
 
+    def contiguous(self, x):
+        return np.ascontiguousarray(x)
+
     def zero_where(self, V, mask):
         """V[:, mask] = 0 for a numpy bool mask over V's last two axes."""
         V[:, mask] = 0.0
@@ -146,6 +149,9 @@ class _TorchBackend:
 
     def multiply(self, a, b, out):
         self.torch.mul(a, b, out=out)
+
+    def contiguous(self, x):
+        return x.contiguous()
 
     def zero_where(self, V, mask):
         V[:, self.torch.from_numpy(mask).to(self.device)] = 0.0
@@ -331,9 +337,10 @@ def distinct(rdms: Sequence) -> tuple:
 
 @dataclass
 class PairChunk:
-    """Some pairs (p, q) of stimuli, p in rows p0:p1, q in columns q0:q1 (only q > p on a diagonal block):
-    ``values`` (K, rows, cols) float64 with every pair not counted zeroed; ``mask`` (rows, cols) the counted
-    pairs (None: all of them); ``own_nans`` each RDM's NaN pairs among them; ``row_sums`` values.sum(2)."""
+    """Some pairs (p, q) of stimuli, p in rows p0:p1, q in columns q0:q1 (on a diagonal block, ``diagonal``,
+    q0 = p0 and only q > p are pairs: row i's pairs start at column i + 1): ``values`` (K, rows, cols) float64
+    with every pair not counted zeroed; ``mask`` (rows, cols) the counted pairs (None: all of them);
+    ``own_nans`` each RDM's NaN pairs among them; ``row_sums`` values.sum(2)."""
 
     values: object
     p0: int
@@ -344,6 +351,7 @@ class PairChunk:
     pairs: int
     own_nans: np.ndarray
     row_sums: object
+    diagonal: bool = False
 
 
 @dataclass
@@ -426,24 +434,29 @@ class ResampledSums:
         L, r, cols = V.shape
         P, B = len(self.first), self.W.shape[1]
         wp, wq = self.W[c.p0:c.p1], self.W[c.q0:c.q1]  # (rows, B), (cols, B): how often each was drawn
-        step = max(1, int(RESAMPLE_BYTES // (8 * P * cols)))
-        for s0 in range(0, r, step):
-            s1 = min(r, s0 + step)
-            if self.buffer is not None and P * (s1 - s0) * cols <= self.buffer.size:
-                products = self.buffer[:P * (s1 - s0) * cols].reshape(P, s1 - s0, cols)
+        s0 = 0
+        while s0 < r:
+            c0 = s0 if c.diagonal else 0  # on a diagonal block these rows' pairs lie right of column s0
+            width = cols - c0
+            s1 = min(r, s0 + max(1, int(RESAMPLE_BYTES // (8 * P * width))))
+            if self.buffer is not None and P * (s1 - s0) * width <= self.buffer.size:
+                products = self.buffer[:P * (s1 - s0) * width].reshape(P, s1 - s0, width)
             else:
-                products = be.zeros((P, s1 - s0, cols))
+                products = be.zeros((P, s1 - s0, width))
+            rows = be.contiguous(V[:, s0:s1, c0:])  # (L, rows, width): contiguous products run at memory speed
             k = 0
             for i in range(L):  # the pairs (i, i..L-1) are contiguous in triu order
-                be.multiply(V[i, s0:s1], V[i:, s0:s1], products[k:k + L - i])
+                be.multiply(rows[i], rows[i:], products[k:k + L - i])
                 k += L - i
             # sum_p w_p sum_q w_q x_pq of every resample at once: one GEMM against the weights, then the rows'
-            self.G += be.einsum("kpb,pb->kb", (products.reshape(-1, cols) @ wq).reshape(P, s1 - s0, B), wp[s0:s1])
-        self.sums += be.einsum("lpb,pb->lb", (V.reshape(-1, cols) @ wq).reshape(L, r, B), wp)
+            wq_, wp_ = wq[c0:], wp[s0:s1]
+            self.G += be.einsum("kpb,pb->kb", (products.reshape(-1, width) @ wq_).reshape(P, s1 - s0, B), wp_)
+            self.sums += be.einsum("lpb,pb->lb", (rows.reshape(-1, width) @ wq_).reshape(L, s1 - s0, B), wp_)
+            if c.mask is not None:
+                self.count += be.einsum("pb,pb->b", be.array64(c.mask[s0:s1, c0:]) @ wq_, wp_)
+            s0 = s1
         if c.mask is None:
             self.count += wp.sum(0) * wq.sum(0)
-        else:
-            self.count += be.einsum("pb,pb->b", be.array64(c.mask) @ wq, wp)
 
     def result(self, be) -> ResampledStats:
         G = be.numpy(self.G).T  # (B, P)
@@ -620,7 +633,7 @@ def _reduce_pairs(be, blocks, a, b, diagonal, reductions, acc_buf):
             mask = ~bad if mask is None else mask & ~bad
             rs = V.sum(2)
         pairs = rows * cols if mask is None else int(mask.sum())
-        chunk = PairChunk(V, a[0] + r0, a[0] + r1, b[0] + c0, b[1], mask, pairs, own, rs)
+        chunk = PairChunk(V, a[0] + r0, a[0] + r1, b[0] + c0, b[1], mask, pairs, own, rs, diagonal)
         for r in reductions:
             if r.needs_pairs:
                 r.add(chunk, be)

@@ -36,7 +36,7 @@ from .artifacts import (
     ResultFile,
     StimulusSet,
 )
-from .models import LABEL_SPACES, MODEL_KINDS, expand_families
+from .models import MODEL_KINDS, expand_families
 from .stimuli import STIMULUS_KINDS, expand_sets, label_space, set_size
 
 
@@ -215,9 +215,7 @@ class Plan:
     def model_needs_mnist(self, model) -> bool:
         """Does the model's job read MNIST: to train, or to evaluate a model of a label space whose held-out
         split is MNIST's?"""
-        spec = self.models[model]
-        space = self.kind(model).label_space(spec)
-        return self.kind(model).trainable or (space in LABEL_SPACES and LABEL_SPACES[space].heldout == "mnist")
+        return self.kind(model).needs_data(self.models[model])
 
     # ---- stimuli ----------------------------------------------------------------------------------
     def stimulus_kind(self, s):

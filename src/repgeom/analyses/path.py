@@ -105,55 +105,12 @@ class PathAnalysis(AnalysisKind):
         if dupes:
             problems.append(f"{where}.entries: listed twice: {dupes}")
         if spec.get("stream") is True:
-            problems += [f"{where}.{key}: {why}" for key, why in self._not_streamable(spec)]
+            problems += [f"{where}.{key}: {why}" for key, why in not_streamable(spec)]
         return problems
 
-    @staticmethod
-    def _not_streamable(spec) -> list:
-        """(config key, reason) for everything that keeps this path from streaming (empty: it can stream)."""
-        out = []
-        compare, method = spec.get("compare", "cosine"), spec.get("rdm_method", "euclidean")
-        if compare not in streamable_comparisons():
-            out.append(("compare", f"{compare!r} needs whole matrices; a streamed path compares by "
-                                   f"{streamable_comparisons()}"))
-        elif (spec.get("bootstrap") or {}).get("n") and compare not in streamable_resamples():
-            out.append(("bootstrap", f"resamples of {compare!r} need whole matrices; a streamed path's bootstrap "
-                                     f"compares by {streamable_resamples()}"))
-        if not resolve_method(method).is_gram:
-            out.append(("rdm_method", f"{method!r} is not a Gram-product method, so it cannot be streamed; "
-                                      f"streamable: {gram_methods()}"))
-        return out
-
     def route(self, spec, plan) -> PathRoute:
-        """The path's replicates and route, decided once per plan (``stream: auto``: streamed when its cubes
-        would take more than ``memory_mb``, every RDM N x N float32, and it can stream)."""
-        return plan.memo("path-route", spec, lambda: self._route(spec, plan))
-
-    def _route(self, spec, plan):
-        refs = entries_of(spec)
-        families = tuple(dict.fromkeys(model_of(r) for r in refs if r.kind == "model" and model_of(r) in plan.families))
-        sizes = {len(plan.families[f]) for f in families}
-        if len(sizes) > 1:
-            raise ValueError(f"the families of a path must have as many seeds each: {list(families)}")
-
-        def member(r, k):
-            if r.kind != "model" or model_of(r) not in families:
-                return r
-            m = plan.families[model_of(r)][k]
-            return EntryRef(r.kind, m if r.name == model_of(r) else f"{m}@{r.options['stimuli']}", {**r.options, "model": m})
-
-        replicates = tuple(tuple(member(r, k) for r in refs) for k in range(sizes.pop() if sizes else 1))
-        mode = spec.get("stream", "auto")
-        if mode == "auto":
-            rdms = 0
-            for r in (r for rep in replicates for r in rep):
-                try:
-                    rdms += len(ENTRY_KINDS[r.kind].layers(r, spec, plan))
-                except (NeedsManifest, ValueError):  # known only after tracing (or a bad request, which
-                    rdms += 1                         # validation reports): count one, a lower bound
-            n = plan.set_size(spec["stimuli"])
-            mode = not self._not_streamable(spec) and rdms * 4.0 * n * n > spec.get("memory_mb", 2000) * 1e6
-        return PathRoute(replicates, families, bool(mode))
+        """The path's replicates and route (:func:`plan_route`), decided once per plan."""
+        return plan.memo("path-route", spec, lambda: plan_route(spec, plan))
 
     def _request(self, ref, spec, streamed):
         kind = ENTRY_KINDS[ref.kind]
@@ -223,6 +180,51 @@ class PathAnalysis(AnalysisKind):
 
 
 register(PathAnalysis())
+
+
+def not_streamable(spec) -> list:
+    """(config key, reason) for everything that keeps this path from streaming (empty: it can stream)."""
+    out = []
+    compare, method = spec.get("compare", "cosine"), spec.get("rdm_method", "euclidean")
+    if compare not in streamable_comparisons():
+        out.append(("compare", f"{compare!r} needs whole matrices; a streamed path compares by "
+                               f"{streamable_comparisons()}"))
+    elif (spec.get("bootstrap") or {}).get("n") and compare not in streamable_resamples():
+        out.append(("bootstrap", f"resamples of {compare!r} need whole matrices; a streamed path's bootstrap "
+                                 f"compares by {streamable_resamples()}"))
+    if not resolve_method(method).is_gram:
+        out.append(("rdm_method", f"{method!r} is not a Gram-product method, so it cannot be streamed; "
+                                  f"streamable: {gram_methods()}"))
+    return out
+
+
+def plan_route(spec, plan) -> PathRoute:
+    """A path's replicates (seed k of every family) and whether it streams (``stream: auto``: when its cubes
+    would take more than ``memory_mb``, every RDM N x N float32, and nothing keeps it from streaming)."""
+    refs = entries_of(spec)
+    families = tuple(dict.fromkeys(model_of(r) for r in refs if r.kind == "model" and model_of(r) in plan.families))
+    sizes = {len(plan.families[f]) for f in families}
+    if len(sizes) > 1:
+        raise ValueError(f"the families of a path must have as many seeds each: {list(families)}")
+
+    def member(r, k):
+        if r.kind != "model" or model_of(r) not in families:
+            return r
+        m = plan.families[model_of(r)][k]
+        return EntryRef(r.kind, m if r.name == model_of(r) else f"{m}@{r.options['stimuli']}", {**r.options, "model": m})
+
+    replicates = tuple(tuple(member(r, k) for r in refs) for k in range(sizes.pop() if sizes else 1))
+    mode = spec.get("stream", "auto")
+    if mode == "auto":
+        rdms = 0
+        for r in (r for rep in replicates for r in rep):
+            try:
+                rdms += len(ENTRY_KINDS[r.kind].layers(r, spec, plan))
+            except (NeedsManifest, ValueError):  # known only after tracing (or a bad request, which
+                rdms += 1                         # validation reports): count one, a lower bound
+        n = plan.set_size(spec["stimuli"])
+        mode = not not_streamable(spec) and rdms * 4.0 * n * n > spec.get("memory_mb", 2000) * 1e6
+    return PathRoute(replicates, families, bool(mode))
 
 
 def path_record(job: dict, result, n: int, provenance: dict) -> tuple:

@@ -6,7 +6,7 @@ import os
 
 from .. import download, mnist, preprocess, training, weights
 from ..devices import set_threads, torch_device
-from ..models import LABEL_SPACES, MODEL_KINDS
+from ..models import MODEL_KINDS
 from ._shell import log, main, read_json, write_json
 
 
@@ -37,8 +37,7 @@ def run(a):
         raise RuntimeError(f"traced nodes {record['manifest']['nodes']} differ from the planned {planned}")
     log.info("%s: %d nodes (%s), layers %s", a.model, len(record["manifest"]["nodes"]), record["manifest"]["tracer"],
              record["manifest"]["layers"])
-    space = record["label_space"]
-    if data is not None and space in LABEL_SPACES and LABEL_SPACES[space].heldout == "mnist":
+    if data is not None and kind.evaluated_heldout(spec):
         m = training.heldout_metrics(preprocess.network(net, record["preprocess"]), mnist.pixels(data.test_images),
                                      data.test_labels, a.fgsm_eps)
         record["metrics"] = m
