@@ -1,13 +1,13 @@
 """Shared plumbing of the workflow steps: logging, clean errors, JSON records, atomic figures, the allocator."""
 
 import argparse
-import ctypes
 import json
 import logging
 import os
 import sys
 
 from .. import __version__
+from . import tune_allocator  # noqa: F401  (run when the steps package loads; benchmarks call it)
 from ..errors import CheckpointRefused, DownloadError, MnistUnavailable
 from ..plugins import load_from_env
 
@@ -39,26 +39,6 @@ def read_json(path):
         return json.load(f)
 
 
-def tune_allocator():
-    """Keep freed memory in the process instead of handing it back to the kernel (glibc's ``mallopt``).
-
-    A step allocates the same large arrays batch after batch (a forward pass's activations, a Gram block);
-    by default glibc maps big allocations fresh and trims the heap, so every batch pays its page faults
-    again in kernel time.  With the mmap threshold at its maximum (32 MiB), no trimming and the heap grown
-    in large steps, pages are reused: one forward pass over 10,000 digits 6.3-6.7 s -> 4.0 s (kernel time
-    2.6 s -> 0), training 14 % faster (docs/decisions.md).  Numbers are unchanged (only where arrays live).
-    No-op without glibc.
-    """
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-1, 2**31 - 1)  # M_TRIM_THRESHOLD: never trim the heap's top
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: mmap only allocations above 32 MiB (glibc's maximum)
-        libc.mallopt(-2, 256 << 20)  # M_TOP_PAD: grow the heap 256 MiB at a time (address space, not memory)
-    except (OSError, AttributeError):
-        pass
-
-
 def main(description, add_arguments, run, argv=None):
     """Parse arguments, set up logging to stderr, run; known failures become one clear line and exit 1."""
     p = argparse.ArgumentParser(description=description)
@@ -67,8 +47,6 @@ def main(description, add_arguments, run, argv=None):
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    tune_allocator()
-
     try:
         plugins = load_from_env()  # the user's kinds, registered before anything looks them up
         if plugins:
