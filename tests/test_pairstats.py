@@ -152,7 +152,6 @@ def test_whole_matrix_comparisons_take_streamed_rdms_too():
     want, _ = _cube_route(feats, labels, "euclidean", "spearman")
     assert np.abs(_streamed(feats, labels, "euclidean", "spearman", 10) - want).max() <= 1e-6
     assert set(compare.streamable_comparisons()) == {"cosine", "corr", "cka"}
-    assert set(compare.streamable_resamples()) == {"cosine", "corr"}
 
 
 def test_block_for_budget_fits_and_is_a_multiple_of_the_chunk_rows():
@@ -253,13 +252,12 @@ def test_auto_streams_when_the_cubes_would_exceed_the_budget(tmp_path):
     # 13 nodes + labels, 10,000^2 float32 each: 5.6 GB of cubes > 2000 MB -> streamed
     streams = {name: kind.route(plan.analyses[("paths", name)], plan).streamed
                for name in ("test_set", "small", "budget", "boot", "boot_cka")}
-    # resamples of cosine are weighted pair statistics: they stream too; CKA's need whole matrices
-    assert streams == {"test_set": True, "small": False, "budget": False, "boot": True, "boot_cka": False}
+    # resamples of cosine and CKA are weighted pair statistics: they stream too
+    assert streams == {"test_set": True, "small": False, "budget": False, "boot": True, "boot_cka": True}
     assert plan.analysis_job("paths", "test_set")["stream"]["memory_mb"] == 2000
 
 
 @pytest.mark.parametrize("spec,message", [
-    ({"bootstrap": {"n": 5}, "compare": "cka"}, r"bootstrap: resamples of 'cka' need whole matrices"),
     ({"compare": "spearman"}, "needs whole matrices"),
     ({"rdm_method": "mahalanobis"}, "not a Gram-product method"),
 ])

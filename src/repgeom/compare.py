@@ -32,7 +32,8 @@ An RDM here is a matrix, anything with ``rows(index) -> (k, N) float array`` (a 
 :class:`repgeom.cubes.CubeRows`, read block by block straight from Zarr) or a block source of
 :mod:`repgeom.pairstats` (a node's features).  ``stim_index`` (a bootstrap resample, possibly with repeats)
 compares ``D[index][:, index]``; pairs of one stimulus with itself, repeats included, are left out
-(for CKA a repeat is a second, identical example).
+(for CKA: the U-statistic runs over the distinct stimuli drawn, weighted by their counts,
+:func:`cka_from_resampled_stats`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,15 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from . import pairstats
-from .pairstats import Matrices, PairStats, PairSums, ResampledStats, ResampledSums
+from .pairstats import (
+    Matrices,
+    PairStats,
+    PairSums,
+    ResampledKernelStats,
+    ResampledKernelSums,
+    ResampledStats,
+    ResampledSums,
+)
 from .registry import Registry
 
 COMPARISONS = Registry("comparison method")
@@ -68,9 +77,11 @@ class DirectComparison:
 @dataclass(frozen=True)
 class KernelComparison:
     """similarity = ``from_pair_stats(G, row_sums, n)``: from the centred kernels the RDMs imply, which the pair
-    statistics and each RDM's row sums determine (no NaN allowed)."""
+    statistics and each RDM's row sums determine (no NaN allowed); on resamples ``from_resampled(stats)``
+    ((B, L, L) from :class:`repgeom.pairstats.ResampledKernelStats`)."""
 
     from_pair_stats: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+    from_resampled: Callable[[object], np.ndarray]
     description: str = ""
 
 
@@ -99,14 +110,44 @@ def _rsatoolbox(method):
     return compute
 
 
-def _cka(T, s, U, n):
-    """CKA from the unbiased HSIC terms tr(K~_a K~_b), 1'K~_a 1 and 1'K~_a K~_b 1 (zero-norm kernels -> 0)."""
-    hsic = (T + np.outer(s, s) / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * U) / (n * (n - 3))
+def _normalised(hsic):
+    """CKA from an L x L HSIC matrix (zero-norm kernels -> 0)."""
     norms = np.sqrt(np.clip(np.diag(hsic), 0, None))
     ok = norms > 0
     sim = np.zeros_like(hsic)
     sim[np.ix_(ok, ok)] = hsic[np.ix_(ok, ok)] / np.outer(norms[ok], norms[ok])
     return sim
+
+
+def _cka(T, s, U, n):
+    """CKA from the unbiased HSIC terms tr(K~_a K~_b), 1'K~_a 1 and 1'K~_a K~_b 1 (zero-norm kernels -> 0)."""
+    return _normalised((T + np.outer(s, s) / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * U) / (n * (n - 3)))
+
+
+def cka_from_resampled_stats(stats) -> np.ndarray:
+    """(B, L, L) debiased CKA on each resample: the HSIC U-statistic over the *distinct* stimuli drawn, each
+    tuple weighted by how often its stimuli were drawn (:class:`repgeom.pairstats.ResampledKernelStats`).
+
+    The unbiased HSIC is a U-statistic over 4-tuples of distinct stimuli, HSIC = E[k_ij l_ij] + E[k_ij l_kl]
+    - 2 E[k_ij l_ik], unchanged when k_ij gains f_i + f_j: so the RDMs stand in for their kernels (-D/2 is the
+    kernel up to such terms; the factor 1/4 cancels in CKA).  Each expectation is a weighted sum over distinct
+    tuples, normalised by the sum of the weights: with w = 1 it is the usual estimator (Song et al. 2012); with
+    bootstrap counts a stimulus and its own repeat are never two examples (they would put back the bias the
+    estimator removes), as rsatoolbox leaves a stimulus's pair with its repeat out of other comparisons.
+    """
+    p1, p2, p3, p4 = (stats.powers[:, k] for k in range(1, 5))
+    n2 = p1 ** 2 - p2  # sum of w_i w_j over ordered distinct pairs, and so on
+    n3 = p1 ** 3 - 3 * p1 * p2 + 2 * p3
+    n4 = p1 ** 4 - 6 * p1 ** 2 * p2 + 3 * p2 ** 2 + 8 * p1 * p3 - 6 * p4
+    if np.any(n4 <= 0):
+        raise ValueError("debiased CKA needs at least 4 distinct stimuli in every resample")
+    s2 = 2.0 * stats.G                       # sum over i != j of w_i w_j d_a,ij d_b,ij
+    s3 = stats.RR1 - stats.G21               # over distinct i, j, k of w_i w_j w_k d_a,ij d_b,ik
+    s3w = stats.RR2 - 2.0 * stats.G22        # the same with w_i^2
+    T = 2.0 * stats.sums                     # sum over i != j of w_i w_j d_a,ij
+    s4 = T[:, :, None] * T[:, None, :] - 4.0 * s3w - 4.0 * stats.G22  # over distinct i, j, k, l
+    hsic = s2 / n2[:, None, None] + s4 / n4[:, None, None] - 2.0 * s3 / n3[:, None, None]
+    return np.stack([_normalised(h) for h in hsic])
 
 
 def cka_from_pair_stats(G, row_sums, n):
@@ -134,21 +175,14 @@ COMPARISONS.register("corr", AccumulatedComparison(_pearson, "Pearson correlatio
 for _name in ("spearman", "rho-a", "tau-a", "kendall", "corr_cov", "cosine_cov", "bures"):
     COMPARISONS.register(_name, DirectComparison(_rsatoolbox(_name), f"rsatoolbox.rdm.compare method {_name!r}"))
 COMPARISONS.register("cka", KernelComparison(
-    cka_from_pair_stats, "debiased linear CKA of the centred kernels the (squared Euclidean) RDMs imply"))
+    cka_from_pair_stats, cka_from_resampled_stats,
+    "debiased linear CKA of the centred kernels the (squared Euclidean) RDMs imply"))
 
 
 def streamable_comparisons() -> list:
-    """Comparison methods computed from pair statistics alone (no N x N matrix): accumulated ones and CKA."""
+    """Comparison methods computed from pair statistics alone (no N x N matrix): accumulated ones and CKA, their
+    resamples too (weighted pair statistics, one GEMM for all resamples)."""
     return COMPARISONS.where(lambda e: not isinstance(e, DirectComparison))
-
-
-def streamable_resamples() -> list:
-    """Methods whose resamples are weighted pair statistics (one GEMM for all of them, no whole matrices)."""
-    return COMPARISONS.where(lambda e: isinstance(e, AccumulatedComparison))
-
-
-def _resampled_by_pairs(method) -> bool:
-    return method in streamable_resamples()
 
 
 # ---- what the pair engine reduces the RDMs to, and the similarity from it -------------------------------
@@ -185,7 +219,10 @@ def point_similarity(result, index: Sequence[int], n: int, method: str,
 
 def resample_reduction(method: str, samples: np.ndarray, n: int, index: Optional[Sequence[int]] = None):
     """The reduction that gives a method's similarity on every resample of the sources ``index``."""
-    if _resampled_by_pairs(method):
+    spec = COMPARISONS[method]
+    if isinstance(spec, KernelComparison):
+        return ResampledKernelSums(samples, n, index)
+    if isinstance(spec, AccumulatedComparison):
         return ResampledSums(samples, n, index)
     return Matrices(index)
 
@@ -195,18 +232,15 @@ def resampled_similarity(result, samples: np.ndarray, index: Sequence[int], n: i
     """(B, L, L) similarities of the RDMs ``index`` (positions among the resampled sources) on every resample."""
     spec = COMPARISONS[method]
     index = list(index)
+    ix = np.ix_(index, index)
+    if isinstance(result, ResampledKernelStats):
+        return spec.from_resampled(result)[(slice(None),) + ix]
     if isinstance(result, ResampledStats):
-        ix = np.ix_(index, index)
         return np.stack([spec.from_stats(result.G[b][ix], result.sums[b][index], result.count[b])
                          for b in range(len(samples))])
     out = []
     for s in np.asarray(samples):
         mats = [result[i][np.ix_(s, s)] for i in index]
-        if isinstance(spec, KernelComparison):  # CKA resamples examples: a repeat is a second, identical example
-            sources, local = pairstats.distinct([pairstats.MatrixRows(m) for m in mats])
-            (stats,) = pairstats.accumulate(sources, len(s), [PairSums()], device=device)
-            out.append(point_similarity(stats, local, len(s), method))
-            continue
         for m in mats:
             m[s[:, None] == s[None, :]] = np.nan  # a stimulus with its own repeat is no pair
         out.append(spec.compute(mats))

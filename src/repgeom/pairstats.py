@@ -450,21 +450,85 @@ class ResampledSums:
                 k += L - i
             # sum_p w_p sum_q w_q x_pq of every resample at once: one GEMM against the weights, then the rows'
             wq_, wp_ = wq[c0:], wp[s0:s1]
-            self.G += be.einsum("kpb,pb->kb", (products.reshape(-1, width) @ wq_).reshape(P, s1 - s0, B), wp_)
-            self.sums += be.einsum("lpb,pb->lb", (rows.reshape(-1, width) @ wq_).reshape(L, s1 - s0, B), wp_)
+            by_column = (products.reshape(-1, width) @ wq_).reshape(P, s1 - s0, B)
+            self.G += be.einsum("kpb,pb->kb", by_column, wp_)
+            row_sums = (rows.reshape(-1, width) @ wq_).reshape(L, s1 - s0, B)
+            self.sums += be.einsum("lpb,pb->lb", row_sums, wp_)
             if c.mask is not None:
                 self.count += be.einsum("pb,pb->b", be.array64(c.mask[s0:s1, c0:]) @ wq_, wp_)
+            self._add_more(be, products, rows, by_column, row_sums, wp_, wq_,
+                           (c.p0 + s0, c.p0 + s1), (c.q0 + c0, c.q1))
             s0 = s1
         if c.mask is None:
             self.count += wp.sum(0) * wq.sum(0)
 
-    def result(self, be) -> ResampledStats:
-        G = be.numpy(self.G).T  # (B, P)
+    def _add_more(self, be, products, rows, by_column, row_sums, wp, wq, p, q):
+        """More statistics of the same sub-chunk (its pair products, values, their GEMMs with wq; the rows p
+        and columns q it spans): none here."""
+
+    def _square(self, packed, be):
+        """(B, L, L) from triu-packed (P, B) sums over pairs of RDMs."""
+        G = be.numpy(packed).T  # (B, P)
         B, L = G.shape[0], self.sums.shape[0]
         full = np.empty((B, L, L))
         full[:, self.first, self.second] = G
         full[:, self.second, self.first] = G
-        return ResampledStats(full, be.numpy(self.sums).T, be.numpy(self.count))
+        return full
+
+    def result(self, be) -> ResampledStats:
+        return ResampledStats(self._square(self.G, be), be.numpy(self.sums).T, be.numpy(self.count))
+
+
+@dataclass
+class ResampledKernelStats:
+    """What the weighted U-statistic of HSIC needs on each of B resamples (w: how often each stimulus was drawn;
+    x = d_a d_b over pairs p < q of distinct stimuli; R_a = D_a w the weighted row sums):
+
+    ``G`` = sum w_p w_q x, ``G21`` = sum w_p w_q (w_p + w_q) x, ``G22`` = sum w_p^2 w_q^2 x (B, L, L);
+    ``RR1`` = sum_i w_i R_a,i R_b,i, ``RR2`` = sum_i w_i^2 R_a,i R_b,i (B, L, L); ``sums`` = sum w_p w_q d (B, L);
+    ``powers`` = sum_i w_i^k for k = 0..4 (B, 5)."""
+
+    G: np.ndarray
+    G21: np.ndarray
+    G22: np.ndarray
+    RR1: np.ndarray
+    RR2: np.ndarray
+    sums: np.ndarray
+    powers: np.ndarray
+
+
+class ResampledKernelSums(ResampledSums):
+    """The statistics of :class:`ResampledKernelStats` on B resamples, in the same walk as :class:`ResampledSums`
+    (one GEMM more per chunk, against the squared weights): a kernel statistic (debiased CKA) over the distinct
+    stimuli of each resample, each weighted by how often it was drawn, so a stimulus and its own repeat are never
+    two examples.  Memory: each RDM's weighted row sums, L x n x B float64."""
+
+    def start(self, K, n, be):
+        super().start(K, n, be)
+        P, B = self.G.shape
+        L = self.sums.shape[0]
+        self.G21, self.G12, self.G22 = be.zeros((P, B)), be.zeros((P, B)), be.zeros((P, B))
+        self.R = be.zeros((L, n, B))
+
+    def _add_more(self, be, products, rows, by_column, row_sums, wp, wq, p, q):
+        P, r, width = products.shape
+        wp2 = wp * wp
+        self.G21 += be.einsum("kpb,pb->kb", by_column, wp2)  # sum w_p^2 w_q x
+        by_column2 = (products.reshape(-1, width) @ (wq * wq)).reshape(P, r, -1)
+        self.G12 += be.einsum("kpb,pb->kb", by_column2, wp)  # sum w_p w_q^2 x
+        self.G22 += be.einsum("kpb,pb->kb", by_column2, wp2)
+        self.R[:, p[0]:p[1]] += row_sums  # each pair adds to both its stimuli's row sums
+        self.R[:, q[0]:q[1]] += be.einsum("lrc,rb->lcb", rows, wp)
+
+    def result(self, be) -> ResampledKernelStats:
+        W = self.weights  # (B, n)
+        R = be.numpy(self.R)
+        RR1 = np.einsum("lib,mib,bi->blm", R, R, W, optimize=True)
+        RR2 = np.einsum("lib,mib,bi->blm", R, R, W * W, optimize=True)
+        powers = np.stack([(W ** k).sum(1) for k in range(5)], axis=1)
+        G12 = self._square(self.G12, be)
+        return ResampledKernelStats(self._square(self.G, be), self._square(self.G21, be) + G12,
+                                    self._square(self.G22, be), RR1, RR2, be.numpy(self.sums).T, powers)
 
 
 class Matrices:

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from .. import metrics, paths
 from ..artifacts import NeedsManifest
-from ..compare import COMPARISONS, streamable_comparisons, streamable_resamples
+from ..compare import COMPARISONS, streamable_comparisons
 from ..entries import (
     ENTRY_KINDS,
     EntryRef,
@@ -189,9 +189,6 @@ def not_streamable(spec) -> list:
     if compare not in streamable_comparisons():
         out.append(("compare", f"{compare!r} needs whole matrices; a streamed path compares by "
                                f"{streamable_comparisons()}"))
-    elif (spec.get("bootstrap") or {}).get("n") and compare not in streamable_resamples():
-        out.append(("bootstrap", f"resamples of {compare!r} need whole matrices; a streamed path's bootstrap "
-                                 f"compares by {streamable_resamples()}"))
     if not resolve_method(method).is_gram:
         out.append(("rdm_method", f"{method!r} is not a Gram-product method, so it cannot be streamed; "
                                   f"streamable: {gram_methods()}"))
