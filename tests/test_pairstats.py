@@ -257,6 +257,20 @@ def test_auto_streams_when_the_cubes_would_exceed_the_budget(tmp_path):
     assert plan.analysis_job("paths", "test_set")["stream"]["memory_mb"] == 2000
 
 
+def test_a_path_bootstrap_is_stratified_on_sets_with_a_fixed_number_of_each_class_unless_told():
+    boot = {"n": 10}
+    plan = _plan({"per_class": {"models": ["standard"], "stimuli": "clean_50", "bootstrap": boot},
+                  "fgsm": {"models": ["standard"], "stimuli": "fgsm_standard_50", "bootstrap": boot},
+                  "first": {"models": ["standard"], "stimuli": "first_900", "bootstrap": boot},
+                  "told_off": {"models": ["standard"], "stimuli": "clean_50", "bootstrap": {**boot, "stratify": False}},
+                  "told_on": {"models": ["standard"], "stimuli": "first_900", "bootstrap": {**boot, "stratify": True}},
+                  "none": {"models": ["standard"], "stimuli": "clean_50"}},
+                 stimuli={"first_900": {"kind": "first", "n": 900}})
+    got = {name: plan.analysis_job("paths", name)["bootstrap"]["stratify"]
+           for name in ("per_class", "fgsm", "first", "told_off", "told_on", "none")}
+    assert got == {"per_class": True, "fgsm": True, "first": False, "told_off": False, "told_on": True, "none": False}
+
+
 @pytest.mark.parametrize("spec,message", [
     ({"compare": "spearman"}, "needs whole matrices"),
     ({"rdm_method": "mahalanobis"}, "not a Gram-product method"),

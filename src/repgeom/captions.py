@@ -76,7 +76,15 @@ def _paths_numbers(record):
             parts.append(f"{fam} vs {other} at {last}: {per[last]['mean']:.3f} across seeds"
                          + (f", against {spread:.3f} between the seeds themselves" if spread is not None else ""))
     boot = record.get("bootstrap")
-    tail = (f" Brackets: 95 % intervals over {boot['n']} stimulus resamples." if boot else "")
+    tail = ""
+    if boot:
+        tail = (f" Brackets: 95 % intervals over {boot['n']} stimulus resamples"
+                + (" drawn within each class" if boot.get("stratified") else "") + ".")
+    design = record.get("design")
+    if design and design["same_class_pairs"]:
+        tail += (f" Distances to the labels weigh same-class pairs at their share in this set "
+                 f"({design['same_class_pairs']:,} of {design['pairs']:,} pairs), so they compare across sets of "
+                 f"the same class counts only.")
     return "; ".join(parts) + "." + tail
 
 

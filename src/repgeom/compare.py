@@ -217,13 +217,19 @@ def point_similarity(result, index: Sequence[int], n: int, method: str,
     return spec.from_stats(stats.G, stats.sums, stats.count)
 
 
-def resample_reduction(method: str, samples: np.ndarray, n: int, index: Optional[Sequence[int]] = None):
-    """The reduction that gives a method's similarity on every resample of the sources ``index``."""
+def resample_reduction(method: str, samples: np.ndarray, n: int, index: Optional[Sequence[int]] = None,
+                       classes: Optional[np.ndarray] = None):
+    """The reduction that gives a method's similarity on every resample of the sources ``index``.
+
+    ``classes`` (a stratified bootstrap's): accumulated comparisons keep the set's shares of same- and
+    other-class pairs (:class:`repgeom.pairstats.ResampledSums`); CKA's U-statistic and the whole-matrix
+    methods take the stratified draws as they are.
+    """
     spec = COMPARISONS[method]
     if isinstance(spec, KernelComparison):
         return ResampledKernelSums(samples, n, index)
     if isinstance(spec, AccumulatedComparison):
-        return ResampledSums(samples, n, index)
+        return ResampledSums(samples, n, index, classes)
     return Matrices(index)
 
 
@@ -266,11 +272,13 @@ def similarity(rdms: Sequence, n: int, method: str = "cosine", block: Optional[i
 
 
 def bootstrap_similarity(rdms: Sequence, n: int, method: str, samples: np.ndarray, block: Optional[int] = None,
-                         device: str = "cpu") -> np.ndarray:
-    """(B, L, L) similarities of RDMs on B resamples of their stimuli (``samples``: B x n stimulus positions)."""
+                         device: str = "cpu", classes: Optional[np.ndarray] = None) -> np.ndarray:
+    """(B, L, L) similarities of RDMs on B resamples of their stimuli (``samples``: B x m stimulus positions;
+    ``classes``: a class per stimulus, for stratified draws, :func:`resample_reduction`)."""
     sources, index = pairstats.distinct(rdms)
     samples = np.asarray(samples)
-    (result,) = pairstats.accumulate(sources, n, [resample_reduction(method, samples, n)], block, device)
+    (result,) = pairstats.accumulate(sources, n, [resample_reduction(method, samples, n, classes=classes)], block,
+                                     device)
     return resampled_similarity(result, samples, index, n, method, device)
 
 

@@ -235,7 +235,7 @@ def provenance(attrs: dict) -> dict:
 
 
 def open_replicates(replicates: list, method: str, streamed: bool) -> tuple:
-    """([[paths.Entry]] per replicate, number of stimuli, {source: provenance}) of a path job's entries
+    """([[paths.Entry]] per replicate, the stimulus ids, {source: provenance}) of a path job's entries
     (``{"name", "source", "kind", "store", "layers", "draw_as"}`` each), every store checked to hold the same
     stimuli in the same order as the first."""
     opened, ids, first, prov, out = {}, None, None, {}, []
@@ -251,4 +251,4 @@ def open_replicates(replicates: list, method: str, streamed: bool) -> tuple:
                 raise ValueError(f"{e['store']} holds other stimuli (or another order) than {first}")
             entries.append(Entry(e["name"], e["kind"], list(e["layers"]), sources, e["draw_as"]))
         out.append(entries)
-    return out, len(ids), prov
+    return out, ids, prov

@@ -188,6 +188,20 @@ def summary_rows(records, row_makers=None):
 LEVELS = {"ci68": 68.0, "ci95": 95.0}
 
 
+def class_design(labels) -> dict:
+    """The stimulus design every comparison with the labels RDM depends on: the labels RDM takes one value on
+    same-class pairs and another on the rest, so its similarity to a layer's RDM weighs the two kinds of pairs
+    by their share -- (m - 1) / (N - 1) same-class at m of each class: 4/49 at 5 a class, 49/499 at 50 -- and
+    paths over sets of different class counts estimate different quantities."""
+    labels = np.asarray(labels)
+    counts = np.unique(labels, return_counts=True)[1]
+    n = len(labels)
+    same = int((counts * (counts - 1) // 2).sum())
+    pairs = n * (n - 1) // 2
+    return {"classes": int(len(counts)), "per_class": sorted({int(c) for c in counts}),
+            "same_class_pairs": same, "pairs": pairs, "same_class_share": same / pairs if pairs else float("nan")}
+
+
 def interval(values) -> dict:
     """Percentile intervals of bootstrap (or across-seed) values: {"ci68": [lo, hi], "ci95": [lo, hi]}."""
     values = np.asarray(values, dtype=np.float64)

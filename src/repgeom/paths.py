@@ -129,7 +129,30 @@ def _rows(entries):
     return rdms, names, layers, kinds
 
 
-def _walk(rdm_lists, n, method, samples, block, memory_bytes, device, progress, timings):
+def stimulus_resamples(n: int, n_boot: int, seed: int = 0, classes: Optional[np.ndarray] = None) -> np.ndarray:
+    """(n_boot, m) stimulus positions drawn with replacement, seeded.
+
+    Without ``classes``: n of the n stimuli.  With ``classes`` (a class per stimulus: a set drawn with a fixed
+    number of each class), stratified: n_c - 1 of each class's n_c stimuli (Rao & Wu 1988's rescaled bootstrap
+    with m_c = n_c - 1, which makes the bootstrap variance of a mean unbiased however small the class: drawing
+    n_c under-states it by (n_c - 1) / n_c); a class of one or two stimuli gives n_c draws.  The resample
+    keeps the set's class counts' proportions, so its comparisons with the labels estimate the set's quantity.
+    """
+    rng = np.random.default_rng(seed)
+    if classes is None:
+        return rng.integers(0, n, size=(n_boot, n))
+    classes = np.asarray(classes)
+    if len(classes) != n:
+        raise ValueError(f"{len(classes)} classes for {n} stimuli")
+    parts = []
+    for c in np.unique(classes):
+        members = np.flatnonzero(classes == c)
+        m = len(members) - 1 if len(members) >= 3 else len(members)
+        parts.append(members[rng.integers(0, len(members), size=(n_boot, m))])
+    return np.hstack(parts)
+
+
+def _walk(rdm_lists, n, method, samples, block, memory_bytes, device, progress, timings, classes=None):
     """One walk over the distinct RDMs of ``rdm_lists``: (point result, resamples of list 0 or None,
     each list's positions among the walked sources, block, distinct count)."""
     flat = [r for rdms in rdm_lists for r in rdms]
@@ -141,7 +164,7 @@ def _walk(rdm_lists, n, method, samples, block, memory_bytes, device, progress, 
     reductions = [compare.point_reduction(method)]
     if samples is not None:
         sub = sorted(set(positions[0]))
-        reductions.append(compare.resample_reduction(method, samples, n, sub))
+        reductions.append(compare.resample_reduction(method, samples, n, sub, classes))
     block = block or pairstats.choose_block(sources, n, memory_bytes)
     results = pairstats.accumulate(sources, n, reductions, block, device, progress, timings)
     boot = None
@@ -155,11 +178,12 @@ def compute(replicates: Sequence[Sequence[Entry]], n: int, compare_method: str =
             distance: str = "arccos", seed: int = 0, *, n_boot: int = 0, boot_seed: int = 0,
             groups: Optional[dict] = None, block: Optional[int] = None, memory_bytes: float = 1.6e9,
             device: str = "cpu", embed: Optional[Callable] = None, progress=None,
-            timings: Optional[dict] = None) -> PathResult:
+            timings: Optional[dict] = None, classes: Optional[np.ndarray] = None) -> PathResult:
     """The path of each replicate (lists of :class:`Entry` over the same ``n`` stimuli, in one order), in one
     walk of the pair engine over their distinct RDMs.
 
-    ``n_boot``: resamples of the stimuli (seed ``boot_seed``) of replicate 0; ``groups``: {key: [RDMs]} whose
+    ``n_boot``: resamples of the stimuli (seed ``boot_seed``) of replicate 0, stratified by ``classes`` if given
+    (:func:`stimulus_resamples`); ``groups``: {key: [RDMs]} whose
     similarities are wanted too (e.g. one layer of every seed of a family); ``block`` (rows) or
     ``memory_bytes`` set the walk's working memory; ``device``: ``cpu`` (numpy) or a torch device.
     A NaN pair of one RDM leaves that pair out of every comparison in its walk (rsatoolbox's rule), so when
@@ -168,9 +192,9 @@ def compute(replicates: Sequence[Sequence[Entry]], n: int, compare_method: str =
     rows = [_rows(entries) for entries in replicates]
     group_keys = list(groups or {})
     rdm_lists = [r[0] for r in rows] + [list(groups[g]) for g in group_keys]
-    samples = (np.random.default_rng(boot_seed).integers(0, n, size=(n_boot, n)) if n_boot else None)
+    samples = stimulus_resamples(n, n_boot, boot_seed, classes) if n_boot else None
     walk = dict(n=n, method=compare_method, block=block, memory_bytes=memory_bytes, device=device,
-                progress=progress, timings=timings)
+                progress=progress, timings=timings, classes=classes)
     point, boot, positions, used_block, count = _walk(rdm_lists, samples=samples, **walk)
     nans = isinstance(point, pairstats.PairStats) and bool(np.any(point.nans))
     if nans and len(rdm_lists) > 1:  # every list on its own: another's NaN pairs must not leave out its pairs

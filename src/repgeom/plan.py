@@ -224,6 +224,10 @@ class Plan:
     def set_size(self, s) -> int:
         return set_size(s, self.sets)
 
+    def set_stratified(self, s) -> bool:
+        """Whether set ``s`` has a fixed number of each class (:meth:`repgeom.stimuli.StimulusKind.stratified`)."""
+        return self.stimulus_kind(s).stratified(self.sets[s], self.sets)
+
     def set_inputs(self, s) -> dict:
         spec = self.sets[s]
         kind = self.stimulus_kind(s)

@@ -68,6 +68,11 @@ class StimulusKind:
     def label_space(self, spec: dict, sets: dict) -> Optional[str]:
         return spec.get("label_space")
 
+    def stratified(self, spec: dict, sets: dict) -> bool:
+        """Whether the set is drawn with a fixed number of each class (its bootstrap is then stratified by
+        class by default: resamples keep the design)."""
+        return False
+
     def listing(self, spec: dict) -> Optional[str]:
         """A digest of the input files (planning: a changed folder reruns the set), or None."""
         return None
@@ -139,6 +144,9 @@ class PerClass(MnistKind):
 
     def size(self, spec, sets):
         return spec["n"] * len(CLASSES)
+
+    def stratified(self, spec, sets):
+        return True
 
     def check_heldout(self, name, spec, counts, source):
         if spec["n"] > counts.min():
@@ -218,6 +226,10 @@ class Fgsm(StimulusKind):
     def label_space(self, spec, sets):
         base = sets[spec["base"]]
         return STIMULUS_KINDS[base["kind"]].label_space(base, sets)
+
+    def stratified(self, spec, sets):
+        base = sets[spec["base"]]
+        return STIMULUS_KINDS[base["kind"]].stratified(base, sets)
 
     def make(self, spec, base: Stimuli, network, device="cpu", batch_size=500):
         """FGSM of ``base`` against ``network`` (preprocessing included, eval mode)."""

@@ -14,7 +14,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .. import metrics, paths
-from ..artifacts import NeedsManifest
+from ..artifacts import NeedsManifest, StimulusSet
 from ..compare import COMPARISONS, streamable_comparisons
 from ..entries import (
     ENTRY_KINDS,
@@ -26,6 +26,7 @@ from ..entries import (
 )
 from ..paths import DISTANCES
 from ..rdm import gram_methods, resolve_method
+from ..store import open_group
 from .base import AnalysisKind, register
 
 log = logging.getLogger("repgeom")
@@ -81,11 +82,16 @@ class PathAnalysis(AnalysisKind):
                 "device": {"type": "string", "default": "cpu",
                            "description": "where a streamed path computes: cpu (numpy/BLAS) or a torch device "
                                           "(cuda, cuda:1)"},
-                "bootstrap": {"type": "object", "additionalProperties": False, "default": {"n": 0, "seed": 0},
+                "bootstrap": {"type": "object", "additionalProperties": False,
+                              "default": {"n": 0, "seed": 0, "stratify": "auto"},
                               "description": "resample the stimuli n times (with replacement, seeded) for "
                                              "intervals on every distance, step and path length",
                               "properties": {"n": {"type": "integer", "minimum": 0, "default": 0},
-                                             "seed": {"type": "integer", "default": 0}}},
+                                             "seed": {"type": "integer", "default": 0},
+                                             "stratify": {"enum": ["auto", True, False], "default": "auto",
+                                                          "description": "resample within each class (auto: "
+                                                                         "for sets with a fixed number of each "
+                                                                         "class, such as per_class)"}}},
             },
         }
 
@@ -118,7 +124,9 @@ class PathAnalysis(AnalysisKind):
 
     def requests(self, name, spec, plan):
         route = self.route(spec, plan)
-        return list(dict.fromkeys(self._request(r, spec, route.streamed) for rep in route.replicates for r in rep))
+        out = [self._request(r, spec, route.streamed) for rep in route.replicates for r in rep]
+        out.append(StimulusSet(spec["stimuli"]))  # the stimuli's classes: the design, strata of the bootstrap
+        return list(dict.fromkeys(out))
 
     def threads(self, spec, plan):
         return spec.get("threads", 2) if self.route(spec, plan).streamed else 1
@@ -134,20 +142,24 @@ class PathAnalysis(AnalysisKind):
                  for ref, concrete in zip(entries_of(spec), rep)] for rep in route.replicates]
         stream = ({"memory_mb": spec.get("memory_mb", 2000), "threads": spec.get("threads", 2),
                    "device": spec.get("device", "cpu")} if route.streamed else None)
+        boot = {"n": spec["bootstrap"].get("n", 0), "seed": spec["bootstrap"].get("seed", 0),
+                "stratify": stratified(spec, plan)}
         return {"analysis": name, "stimuli": spec["stimuli"], "rdm_method": spec["rdm_method"], "stream": stream,
+                "stimulus_store": plan.path_of(StimulusSet(spec["stimuli"])),
                 "compare": spec["compare"], "distance": spec["distance"], "seed": spec["seed"],
-                "bootstrap": spec["bootstrap"], "families": list(route.families), "entries": jobs[0],
-                "replicates": jobs}
+                "bootstrap": boot, "families": list(route.families), "entries": jobs[0], "replicates": jobs}
 
     def compute(self, job, inputs):
         opts = job.get("stream") or {"memory_mb": 2000, "threads": 1, "device": "cpu"}
-        replicates, n, provenance = open_replicates(job["replicates"], job["rdm_method"], bool(job.get("stream")))
+        replicates, ids, provenance = open_replicates(job["replicates"], job["rdm_method"], bool(job.get("stream")))
+        n = len(ids)
         groups = {}  # each family's seeds, layer by layer: how far apart the seeds themselves are
         for k, e in enumerate(job["entries"]):
             if e["name"] in job.get("families", []):
                 for j, layer in enumerate(e["layers"]):
                     groups[(e["name"], layer)] = [rep[k].rdms[j] for rep in replicates]
         boot = job.get("bootstrap") or {}
+        labels = stimulus_classes(job["stimulus_store"], ids)
         log.info("%s: %d RDMs of %d stimuli, %s", job["analysis"], sum(len(e.rdms) for e in replicates[0]), n,
                  "streamed from the feature stores" if job.get("stream") else "from the cubes")
         if opts["device"] != "cpu":
@@ -158,8 +170,8 @@ class PathAnalysis(AnalysisKind):
             result = paths.compute(replicates, n, job["compare"], job["distance"], job["seed"],
                                    n_boot=boot.get("n", 0), boot_seed=boot.get("seed", 0), groups=groups,
                                    memory_bytes=opts["memory_mb"] * 1e6 * 0.8, device=opts["device"],
-                                   progress=log.info)
-        record, attrs, variables = path_record(job, result, n, provenance)
+                                   progress=log.info, classes=labels if boot.get("stratify") else None)
+        record, attrs, variables = path_record(job, result, n, provenance, labels)
         return paths.to_dataset(result.paths[0], attrs, variables), record
 
     def display(self, name, spec, plan):
@@ -195,6 +207,24 @@ def not_streamable(spec) -> list:
     return out
 
 
+def stratified(spec, plan) -> bool:
+    """Whether a path's bootstrap resamples within classes (``stratify: auto``: the set has a fixed number of
+    each class)."""
+    boot = spec.get("bootstrap") or {}
+    if not boot.get("n"):
+        return False
+    mode = boot.get("stratify", "auto")
+    return plan.set_stratified(spec["stimuli"]) if mode == "auto" else bool(mode)
+
+
+def stimulus_classes(store: str, ids) -> np.ndarray:
+    """The class of each stimulus of a path (``ids``, in its order), from its stimulus set's store."""
+    g = open_group(store)
+    if [str(v) for v in g["stim"][:].tolist()] != [str(v) for v in np.asarray(ids).tolist()]:
+        raise ValueError(f"{store} holds other stimuli (or another order) than the path's RDMs")
+    return np.asarray(g["label"][:])
+
+
 def plan_route(spec, plan) -> PathRoute:
     """A path's replicates (seed k of every family) and whether it streams (``stream: auto``: when its cubes
     would take more than ``memory_mb``, every RDM N x N float32, and nothing keeps it from streaming)."""
@@ -224,10 +254,11 @@ def plan_route(spec, plan) -> PathRoute:
     return PathRoute(replicates, families, bool(mode))
 
 
-def path_record(job: dict, result, n: int, provenance: dict) -> tuple:
+def path_record(job: dict, result, n: int, provenance: dict, labels=None) -> tuple:
     """(metrics record, dataset attrs, extra dataset variables) of a path job (:func:`repgeom.paths.compute`'s
-    ``result``): per-entry metrics, model pairs, and with resamples their intervals and paired differences,
-    with seeds each seed's metrics and the family's across seeds."""
+    ``result``; ``labels``: the stimuli's classes): per-entry metrics, model pairs, the design (the share of
+    same-class pairs, which every comparison with the labels RDM depends on), and with resamples their
+    intervals and paired differences, with seeds each seed's metrics and the family's across seeds."""
     p = result.paths[0]
     per_entry = metrics.path_metrics(p.distance, p.names, p.layers, p.kinds)
     for name, layer, k in zip(p.names, p.layers, p.extra["nan_pairs"]):
@@ -244,6 +275,8 @@ def path_record(job: dict, result, n: int, provenance: dict) -> tuple:
                             "path_length: sum over consecutive layers of a model",
               "computed": ("streamed from the feature stores in row blocks (no RDM cube)" if job.get("stream")
                            else "from the stored RDM cubes")}
+    if labels is not None:
+        record["design"] = metrics.class_design(labels)
     if job.get("stream"):
         record["stream"] = {"block": result.block, "distinct_rdms": result.distinct, **job["stream"]}
     record["model_pairs"] = metrics.model_pairs(p)
@@ -252,7 +285,11 @@ def path_record(job: dict, result, n: int, provenance: dict) -> tuple:
     if b is not None:
         boot = job["bootstrap"]
         record["bootstrap"] = {"n": boot["n"], "seed": boot.get("seed", 0), "resampled": "stimuli",
-                               "self_pairs": "left out (a stimulus with its own repeat)"}
+                               "self_pairs": "left out (a stimulus with its own repeat)",
+                               "stratified": bool(boot.get("stratify"))}
+        if boot.get("stratify"):
+            record["bootstrap"]["design"] = ("within each class, n_c - 1 of its n_c stimuli (Rao-Wu rescaled "
+                                             "bootstrap); same- and other-class pairs keep the set's shares")
         record["intervals"] = metrics.path_metric_intervals(b["distance"], p.names, p.layers, p.kinds)
         record["differences"] = metrics.model_differences(per_entry, b["distance"], p.names, p.layers, p.kinds)
         variables.update(
