@@ -14,8 +14,8 @@ from repgeom import codehash
 # Bottom to top; an import may point at its own layer or lower ones, never higher.
 LAYERS = [
     # foundations: nothing of repgeom below them
-    {"registry", "errors", "devices", "plugins", "nodes", "preprocess", "networks", "metrics", "store", "runinfo",
-     "export", "codehash"},
+    {"registry", "errors", "devices", "plugins", "nodes", "preprocess", "networks", "intervals", "metrics", "store",
+     "runinfo", "export", "codehash"},
     # building blocks: registries of methods and kinds, files in and out
     {"download", "mnist", "rdm", "references", "dimreduction", "captions", "figures", "attacks", "models",
      "analyses.base"},

@@ -122,3 +122,20 @@ def test_intervals_and_paired_differences_over_replicates():
                                   "differences": diffs}])
     (row,) = [r for r in rows if r["metric"] == "difference_last_layer_distance_to_labels"]
     assert row["model"] == "a - b" and row["ci95_high"] < 0 and row["ci95_excludes_zero"] is True
+    assert d["p_value"] == pytest.approx(2 / 401) and d["fdr_below_0.05"]  # every replicate below 0
+    # a distance cannot be below 0: its rows carry no "excludes 0" flag, only signed differences do
+    assert {r["ci95_excludes_zero"] for r in rows if r["metric"] != "difference_last_layer_distance_to_labels"} == {""}
+
+
+def test_bootstrap_p_values_and_their_false_discovery_rate_control():
+    """Two-sided bootstrap p of "no difference"; Benjamini-Hochberg equal to statsmodels' ``fdr_bh``; under
+    the null (replicates centred on 0) the p-values are roughly uniform."""
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(0)
+    assert metrics.bootstrap_p_value(np.r_[-np.ones(30), np.ones(70)]) == pytest.approx(2 * 31 / 101)
+    assert metrics.bootstrap_p_value(np.ones(199)) == pytest.approx(2 / 200)
+    p = np.r_[rng.uniform(size=40), rng.uniform(0, 0.01, size=10)]
+    np.testing.assert_allclose(metrics.fdr_bh(p), multipletests(p, method="fdr_bh")[1], rtol=0, atol=1e-15)
+    null = [metrics.bootstrap_p_value(rng.standard_normal(200) + rng.standard_normal()) for _ in range(2000)]
+    assert 0.035 <= np.mean(np.array(null) < 0.05) <= 0.065

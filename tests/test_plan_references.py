@@ -44,7 +44,7 @@ def test_default_plan_unions_nodes_per_store_and_lists_every_target():
     assert [[e["source"] for e in rep] for rep in job["replicates"]] == [
         ["standard", f"new_seed-seed{s}", "labels"] for s in (2, 3, 4, 5, 6)]
     assert job["replicates"][2][1]["store"] == "results/rdms/euclidean/new_seed-seed4/clean_50.zarr"
-    assert job["bootstrap"] == {"n": 200, "seed": 0, "stratify": True}  # clean_50: 50 of each class
+    assert job["bootstrap"] == {"n": 1000, "seed": 0, "stratify": True, "embed": 200}  # clean_50: 50 of each class
     assert job["stimulus_store"] == "results/stimuli/clean_50.zarr"
     assert plan.models["new_seed-seed4"]["train"]["seed"] == 4 and "seeds" not in plan.models["new_seed-seed4"]
     assert "color" not in str(job) and "label" not in job  # display settings stay out of the compute job

@@ -59,9 +59,11 @@ def _paths_numbers(record):
                         if pm.get("step_lengths") else ""))
     for d in record.get("differences", []):
         lo, hi = d["ci95"]
-        parts.append(f"last layer to {d['target']}, {d['models'][0]} minus {d['models'][1]}: "
+        only = (" (" + ", ".join(f"{m} as {s} only" for m, s in d["only"].items()) + ")") if d.get("only") else ""
+        parts.append(f"last layer to {d['target']}, {d['models'][0]} minus {d['models'][1]}{only}: "
                      f"{d['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}], "
-                     f"{'excludes' if d['ci95_excludes_zero'] else 'includes'} 0")
+                     f"{'excludes' if d['ci95_excludes_zero'] else 'includes'} 0"
+                     + (f" (p = {d['p_value']:.3g}, FDR-adjusted {d['p_fdr']:.3g})" if "p_fdr" in d else ""))
     for pair in record.get("model_pairs", []):
         parts.append(f"paths of {pair['models'][0]} and {pair['models'][1]}: Procrustes disparity "
                      f"{pair['procrustes_disparity']:.3f}, mean distance of corresponding layers "
@@ -78,7 +80,8 @@ def _paths_numbers(record):
     boot = record.get("bootstrap")
     tail = ""
     if boot:
-        tail = (f" Brackets: 95 % intervals over {boot['n']} stimulus resamples"
+        kind = {"bc": "bias-corrected percentile", "percentile": "percentile"}.get(boot.get("interval"), "")
+        tail = (f" Brackets: 95 % {kind + ' ' if kind else ''}intervals over {boot['n']} stimulus resamples"
                 + (" drawn within each class" if boot.get("stratified") else "") + ".")
     design = record.get("design")
     if design and design["same_class_pairs"]:

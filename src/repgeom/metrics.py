@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
+
+from . import intervals
 
 
 def separability(D, labels, block=2048):
@@ -155,9 +159,7 @@ def _row(row):
     for level in ("ci68", "ci95"):
         lo, hi = ci.get(level, ["", ""])
         out[f"{level}_low"], out[f"{level}_high"] = lo, hi
-    excl = ci.get("ci95_excludes_zero")
-    if excl is None and "ci95" in ci and isinstance(ci["ci95"][0], float):
-        excl = bool(ci["ci95"][0] > 0 or ci["ci95"][1] < 0)
+    excl = ci.get("ci95_excludes_zero")  # given for signed quantities only (a distance cannot be below 0)
     out["ci95_excludes_zero"] = "" if excl is None else excl
     return out
 
@@ -202,33 +204,46 @@ def class_design(labels) -> dict:
             "same_class_pairs": same, "pairs": pairs, "same_class_share": same / pairs if pairs else float("nan")}
 
 
-def interval(values) -> dict:
-    """Percentile intervals of bootstrap (or across-seed) values: {"ci68": [lo, hi], "ci95": [lo, hi]}."""
+# The interval a path's numbers get: chosen by coverage on populations with known values
+# (benchmarks/coverage.py, docs/decisions.md): the distances between RDMs (1 - cos, arccos) are ratio
+# statistics biased low at tens of stimuli, and percentile intervals repeat the bias.
+INTERVAL_METHOD = "bc"
+
+
+def interval(values, estimate: Optional[float] = None, method: str = "percentile") -> dict:
+    """Intervals of bootstrap (or across-seed) values: {"ci68": [lo, hi], "ci95": [lo, hi]}; percentile, or
+    with the ``estimate`` any :data:`repgeom.intervals.METHODS` but BCa."""
     values = np.asarray(values, dtype=np.float64)
     values = values[np.isfinite(values)]
     if not len(values):
         return {k: [float("nan"), float("nan")] for k in LEVELS}
-    return {k: [float(np.percentile(values, 50 - p / 2)), float(np.percentile(values, 50 + p / 2))]
-            for k, p in LEVELS.items()}
+    if estimate is None:
+        method = "percentile"
+    return {k: intervals.interval(estimate, values, p / 100.0, method) for k, p in LEVELS.items()}
 
 
-def path_metric_intervals(distances, names, layers, kinds):
-    """:func:`path_metrics`' numbers with percentile intervals over replicates (``distances``: (B, E, E)),
-    and the paired differences between models' last-layer distances to each point entry."""
+def path_metric_intervals(distances, names, layers, kinds, point: Optional[dict] = None,
+                          method: str = INTERVAL_METHOD):
+    """:func:`path_metrics`' numbers with intervals over replicates (``distances``: (B, E, E)): ``method``
+    around the estimate's numbers ``point`` (:func:`path_metrics` of the estimate), percentile without."""
     reps = [path_metrics(d, names, layers, kinds) for d in distances]
     first = reps[0]
+
+    def iv(get):
+        return interval([get(r) for r in reps], None if point is None else get(point), method)
+
     out = {}
     for m, rec in first.items():
         if rec["kind"] != "model":
-            out[m] = {"distance_to": {t: interval([r[m]["distance_to"][t] for r in reps]) for t in rec["distance_to"]}}
+            out[m] = {"distance_to": {t: iv(lambda r: r[m]["distance_to"][t]) for t in rec["distance_to"]}}
             continue
         out[m] = {
-            "distance_to": {t: {layer: interval([r[m]["distance_to"][t][layer] for r in reps]) for layer in per}
+            "distance_to": {t: {layer: iv(lambda r: r[m]["distance_to"][t][layer]) for layer in per}
                             for t, per in rec["distance_to"].items()},
-            "last_layer_distance_to": {t: interval([r[m]["last_layer_distance_to"][t] for r in reps])
+            "last_layer_distance_to": {t: iv(lambda r: r[m]["last_layer_distance_to"][t])
                                        for t in rec["last_layer_distance_to"]},
-            "step_lengths": [interval([r[m]["step_lengths"][k] for r in reps]) for k in range(len(rec["step_lengths"]))],
-            "path_length": interval([r[m]["path_length"] for r in reps]),
+            "step_lengths": [iv(lambda r: r[m]["step_lengths"][k]) for k in range(len(rec["step_lengths"]))],
+            "path_length": iv(lambda r: r[m]["path_length"]),
         }
     return out
 
@@ -238,7 +253,8 @@ def model_differences(point, distances, names, layers, kinds):
 
     ``point``: :func:`path_metrics` of the estimate; ``distances``: (B, E, E) replicates (paired: the same
     resample for both models).  Returns [{"models": [a, b], "target", "difference" (a - b), "ci68", "ci95",
-    "ci95_excludes_zero"}].
+    "ci95_excludes_zero", "p_value" (two-sided bootstrap test of no difference), "p_fdr" (Benjamini-Hochberg
+    over the path's differences), "fdr_below_0.05"}].
     """
     reps = [path_metrics(d, names, layers, kinds) for d in distances]
     models = [m for m, r in point.items() if r["kind"] == "model"]
@@ -247,11 +263,38 @@ def model_differences(point, distances, names, layers, kinds):
         for b in models[i + 1:]:
             for t in point[a]["last_layer_distance_to"]:
                 diffs = [r[a]["last_layer_distance_to"][t] - r[b]["last_layer_distance_to"][t] for r in reps]
-                ci = interval(diffs)
-                out.append({"models": [a, b], "target": t,
-                            "difference": point[a]["last_layer_distance_to"][t] - point[b]["last_layer_distance_to"][t],
-                            **ci, "ci95_excludes_zero": bool(ci["ci95"][0] > 0 or ci["ci95"][1] < 0)})
+                difference = point[a]["last_layer_distance_to"][t] - point[b]["last_layer_distance_to"][t]
+                ci = interval(diffs, difference, INTERVAL_METHOD)
+                out.append({"models": [a, b], "target": t, "difference": difference,
+                            **ci, "ci95_excludes_zero": bool(ci["ci95"][0] > 0 or ci["ci95"][1] < 0),
+                            "p_value": bootstrap_p_value(diffs)})
+    for d, q in zip(out, fdr_bh([d["p_value"] for d in out])):
+        d["p_fdr"], d["fdr_below_0.05"] = q, bool(q < 0.05)
     return out
+
+
+def bootstrap_p_value(replicates) -> float:
+    """Two-sided bootstrap p-value of "no difference": twice the smaller share of replicates on either side
+    of 0, each count + 1 over B + 1 (never 0 from finitely many resamples), at most 1."""
+    v = np.asarray(replicates, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return float("nan")
+    below, above = (v <= 0).sum(), (v >= 0).sum()
+    return float(min(1.0, 2.0 * (min(below, above) + 1) / (len(v) + 1)))
+
+
+def fdr_bh(p_values) -> list:
+    """Benjamini-Hochberg adjusted p-values (false-discovery rate; statsmodels' ``fdr_bh``)."""
+    p = np.asarray(p_values, dtype=np.float64)
+    if not len(p):
+        return []
+    order = np.argsort(p)
+    ranked = p[order] * len(p) / np.arange(1, len(p) + 1)
+    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty_like(p)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out.tolist()
 
 
 def across_seeds(per_seed, families, p0, dists):

@@ -106,8 +106,8 @@ def hidden_duplicates(names, layers, kinds, similarity):
 @dataclass
 class PathResult:
     """Everything one walk computed: each replicate's :class:`Path`; replicate 0's ``bootstrap`` (``samples``
-    (B, n) stimulus positions, ``similarity`` / ``distance`` (B, E, E), ``embedding`` (B, E, 2)
-    Procrustes-aligned to the estimate, ``disparity`` (B,)); each extra group's similarity; the walk's
+    (B, m) stimulus positions, ``similarity`` / ``distance`` (B, E, E), ``embedding`` (B', E, 2) of the first
+    B' Procrustes-aligned to the estimate, ``disparity`` (B',)); each extra group's similarity; the walk's
     ``block`` and number of ``distinct`` RDMs."""
 
     paths: list
@@ -178,12 +178,13 @@ def compute(replicates: Sequence[Sequence[Entry]], n: int, compare_method: str =
             distance: str = "arccos", seed: int = 0, *, n_boot: int = 0, boot_seed: int = 0,
             groups: Optional[dict] = None, block: Optional[int] = None, memory_bytes: float = 1.6e9,
             device: str = "cpu", embed: Optional[Callable] = None, progress=None,
-            timings: Optional[dict] = None, classes: Optional[np.ndarray] = None) -> PathResult:
+            timings: Optional[dict] = None, classes: Optional[np.ndarray] = None,
+            n_embed: Optional[int] = None) -> PathResult:
     """The path of each replicate (lists of :class:`Entry` over the same ``n`` stimuli, in one order), in one
     walk of the pair engine over their distinct RDMs.
 
     ``n_boot``: resamples of the stimuli (seed ``boot_seed``) of replicate 0, stratified by ``classes`` if given
-    (:func:`stimulus_resamples`); ``groups``: {key: [RDMs]} whose
+    (:func:`stimulus_resamples`), the first ``n_embed`` of them (default all) embedded by MDS; ``groups``: {key: [RDMs]} whose
     similarities are wanted too (e.g. one layer of every seed of a family); ``block`` (rows) or
     ``memory_bytes`` set the walk's working memory; ``device``: ``cpu`` (numpy) or a torch device.
     A NaN pair of one RDM leaves that pair out of every comparison in its walk (rsatoolbox's rule), so when
@@ -215,18 +216,20 @@ def compute(replicates: Sequence[Sequence[Entry]], n: int, compare_method: str =
     for key, (result, index) in zip(group_keys, results[len(rows):]):
         out.groups[key] = compare.point_similarity(result, index, n, compare_method)
     if samples is not None:
-        out.bootstrap = _resampled_paths(boot, samples, n, compare_method, distance, out.paths[0], device)
+        out.bootstrap = _resampled_paths(boot, samples, n, compare_method, distance, out.paths[0], device,
+                                         len(samples) if n_embed is None else min(n_embed, len(samples)))
     return out
 
 
-def _resampled_paths(boot, samples, n, method, distance, point, device):
-    """Replicate 0's path on every resample: distances, and each MDS started from the estimate's embedding
-    and Procrustes-aligned onto it, so replicates differ only where the data make them differ."""
+def _resampled_paths(boot, samples, n, method, distance, point, device, n_embed):
+    """Replicate 0's path on every resample: distances, and for the first ``n_embed`` the MDS started from the
+    estimate's embedding and Procrustes-aligned onto it, so replicates differ only where the data make them
+    differ."""
     result, index = boot
     sims = compare.resampled_similarity(result, samples, index, n, method, device)
     dists = np.stack([similarity_to_distance(s, distance) for s in sims])
-    embs, disparity = np.empty((len(samples), len(index), 2)), np.empty(len(samples))
-    for b, d in enumerate(dists):
+    embs, disparity = np.empty((n_embed, len(index), 2)), np.empty(n_embed)
+    for b, d in enumerate(dists[:n_embed]):
         embs[b], disparity[b] = procrustes_align(point.embedding, embed_from(d, point.embedding))
     return {"samples": samples, "similarity": sims, "distance": dists, "embedding": embs, "disparity": disparity}
 

@@ -83,11 +83,15 @@ class PathAnalysis(AnalysisKind):
                            "description": "where a streamed path computes: cpu (numpy/BLAS) or a torch device "
                                           "(cuda, cuda:1)"},
                 "bootstrap": {"type": "object", "additionalProperties": False,
-                              "default": {"n": 0, "seed": 0, "stratify": "auto"},
+                              "default": {"n": 0, "seed": 0, "stratify": "auto", "embed": 200},
                               "description": "resample the stimuli n times (with replacement, seeded) for "
                                              "intervals on every distance, step and path length",
                               "properties": {"n": {"type": "integer", "minimum": 0, "default": 0},
                                              "seed": {"type": "integer", "default": 0},
+                                             "embed": {"type": "integer", "minimum": 0, "default": 200,
+                                                       "description": "MDS of the first this many resamples "
+                                                                      "(the figure's regions; the intervals use "
+                                                                      "every resample)"},
                                              "stratify": {"enum": ["auto", True, False], "default": "auto",
                                                           "description": "resample within each class (auto: "
                                                                          "for sets with a fixed number of each "
@@ -143,7 +147,7 @@ class PathAnalysis(AnalysisKind):
         stream = ({"memory_mb": spec.get("memory_mb", 2000), "threads": spec.get("threads", 2),
                    "device": spec.get("device", "cpu")} if route.streamed else None)
         boot = {"n": spec["bootstrap"].get("n", 0), "seed": spec["bootstrap"].get("seed", 0),
-                "stratify": stratified(spec, plan)}
+                "stratify": stratified(spec, plan), "embed": spec["bootstrap"].get("embed", 200)}
         return {"analysis": name, "stimuli": spec["stimuli"], "rdm_method": spec["rdm_method"], "stream": stream,
                 "stimulus_store": plan.path_of(StimulusSet(spec["stimuli"])),
                 "compare": spec["compare"], "distance": spec["distance"], "seed": spec["seed"],
@@ -170,7 +174,8 @@ class PathAnalysis(AnalysisKind):
             result = paths.compute(replicates, n, job["compare"], job["distance"], job["seed"],
                                    n_boot=boot.get("n", 0), boot_seed=boot.get("seed", 0), groups=groups,
                                    memory_bytes=opts["memory_mb"] * 1e6 * 0.8, device=opts["device"],
-                                   progress=log.info, classes=labels if boot.get("stratify") else None)
+                                   progress=log.info, classes=labels if boot.get("stratify") else None,
+                                   n_embed=boot.get("embed", 200))
         record, attrs, variables = path_record(job, result, n, provenance, labels)
         return paths.to_dataset(result.paths[0], attrs, variables), record
 
@@ -290,12 +295,18 @@ def path_record(job: dict, result, n: int, provenance: dict, labels=None) -> tup
         if boot.get("stratify"):
             record["bootstrap"]["design"] = ("within each class, n_c - 1 of its n_c stimuli (Rao-Wu rescaled "
                                              "bootstrap); same- and other-class pairs keep the set's shares")
-        record["intervals"] = metrics.path_metric_intervals(b["distance"], p.names, p.layers, p.kinds)
+        record["bootstrap"]["interval"] = metrics.INTERVAL_METHOD
+        record["intervals"] = metrics.path_metric_intervals(b["distance"], p.names, p.layers, p.kinds, per_entry)
         record["differences"] = metrics.model_differences(per_entry, b["distance"], p.names, p.layers, p.kinds)
+        first = {e["name"]: e["source"] for e in job["replicates"][0]}
+        for d in record["differences"]:  # a family's resamples are those of its first seed's model only
+            seeds = {m: first[m] for m in d["models"] if m in job.get("families", [])}
+            if seeds:
+                d["only"] = seeds
         variables.update(
             distance_bootstrap=(("bootstrap", "entry", "entry_j"), b["distance"],
                                 {"long_name": "distance on stimulus resamples"}),
-            embedding_bootstrap=(("bootstrap", "entry", "dim"), b["embedding"],
+            embedding_bootstrap=(("bootstrap_embedded", "entry", "dim"), b["embedding"],
                                  {"long_name": "MDS of each resample, Procrustes-aligned to the estimate"}),
             stimulus_draws=(("bootstrap", "draw"), b["samples"], {"long_name": "the resampled stimulus positions"}))
         for level, pct in metrics.LEVELS.items():
