@@ -121,7 +121,8 @@ def test_schema_enums_come_from_the_code_registries():
     assert props["stimuli"]["additionalProperties"]["properties"]["kind"]["enum"] == STIMULUS_KINDS.names()
     assert props["rdms"]["additionalProperties"]["properties"]["method"]["$ref"] == "#/$defs/rdm_method"
     assert all(f"{k} = " in SCHEMA["$defs"]["rdm_method"]["description"] for k in RDM_METHODS)
-    assert [s for s in ANALYSES] == ["montages", "paths", "path_comparisons", "dimreduction", "fgsm_sweeps", "profiles"]
+    assert [s for s in ANALYSES] == ["montages", "paths", "path_comparisons", "reference_fits",
+                                  "dimreduction", "fgsm_sweeps", "profiles"]
     path = props["paths"]["additionalProperties"]["properties"]
     assert path["compare"]["enum"] == COMPARISONS.names() and path["distance"]["enum"] == DISTANCES.names()
     assert path["rdm_method"]["$ref"] == "#/$defs/rdm_method"
@@ -240,3 +241,17 @@ def test_one_name_checker_accepts_a_sweep_member_as_a_set_and_refuses_a_model_na
 ])
 def test_every_cross_reference_goes_through_the_name_checker(mutate, message):
     assert message in _bad(mutate)
+
+
+def test_a_reference_fit_names_what_it_cannot_find():
+    """Unknown reference and set, a family where one model is needed, a comparison without a ceiling."""
+    def fit(**spec):
+        return lambda cfg: cfg.setdefault("reference_fits", {}).update(
+            {"f": {"stimuli": "clean_50", "models": ["standard"], "reference": "nope", **spec}})
+
+    message = _bad(fit())
+    assert "config.reference_fits.f.reference" in message and "nope" in message
+    message = _bad(fit(models=["new_seed"], stimuli="nowhere"))
+    assert "config.reference_fits.f.models" in message and "family" in message
+    assert "config.reference_fits.f.stimuli" in message
+    assert "spearman" in _bad(fit(compare="spearman"))

@@ -22,10 +22,10 @@ LAYERS = [
     # kinds that make data, and the pair engine
     {"stimuli", "checkpoints", "training", "features", "pairstats", "cubes", "artifacts", "names"},
     # comparisons, the path maths, path entries, where weights come from
-    {"compare", "paths", "entries", "weights"},
+    {"compare", "paths", "entries", "weights", "inference"},
     # analyses and the report
     {"analyses", "analyses.path", "analyses.path_comparison", "analyses.dimreduction", "analyses.fgsm_sweep",
-     "analyses.montage", "analyses.profile", "report"},
+     "analyses.montage", "analyses.profile", "analyses.reference_fit", "report"},
     # planning and validation
     {"plan", "config"},
     # the steps: thin shells

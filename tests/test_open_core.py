@@ -250,3 +250,34 @@ def test_torchvision_weights_are_verified_and_an_unreachable_host_is_a_clear_err
     assert "Traceback" not in log
     assert not (tmp_path / "results/checkpoints/alexnet.pt").exists()
     assert not (tmp_path / "resources/checkpoints/alexnet").exists()
+
+
+def test_which_layer_is_closest_to_human_it_with_its_noise_ceiling_and_tests(objects_run):
+    """The example's brain question end to end: each layer's mean comparison with the 8 hIT RDMs and the
+    noise ceiling equal rsatoolbox's (eval_fixed's mean, boot_noise_ceiling) on the stored cubes; the best
+    layer, its tests against every other layer (FDR) and against the lower ceiling, the figure, the rows."""
+    from rsatoolbox.inference import boot_noise_ceiling
+    from rsatoolbox.rdm import RDMs, compare
+
+    res = objects_run / "results/92images"
+    record = json.loads((res / "metrics/reference_fits/layers_vs_hIT.json").read_text())
+    hit = xr.open_zarr(res / "references/hIT/objects92.zarr")
+    subjects = hit.rdm.values[:8].astype(np.float64)
+    assert record["subjects"] == [str(v) for v in hit.layer.values[:8]]
+    lower, upper = boot_noise_ceiling(RDMs(subjects), method="corr")
+    assert abs(record["ceiling"]["lower"]["value"] - lower) < 1e-6
+    assert abs(record["ceiling"]["upper"]["value"] - upper) < 1e-6
+    alexnet = xr.open_zarr(res / "rdms/correlation/alexnet/objects92.zarr")
+    fits = compare(RDMs(alexnet.rdm.values.astype(np.float64)), RDMs(subjects), method="corr").mean(1)
+    got = [record["fits"]["alexnet"][str(layer)]["fit"] for layer in alexnet.layer.values]
+    np.testing.assert_allclose(got, fits, rtol=0, atol=1e-6)
+    everything = [v["fit"] for per in record["fits"].values() for v in per.values()]
+    assert record["best"]["fit"] == max(everything) and len(record["tests"]) == len(everything) - 1
+    assert all(0 <= t["p_value"] <= t["p_fdr"] <= 1 for t in record["tests"])
+    assert record["bootstrap"]["n"] == 1000 and "ci95" in record["best_vs_lower_ceiling"]
+    assert (res / "figures/reference_fits/layers_vs_hIT.png").stat().st_size > 20_000
+    import pandas as pd
+
+    table = pd.read_csv(res / "metrics/summary.csv")
+    assert len(table[(table.model == "resnet18") & (table.metric == "fit_to_hIT")]) == 22
+    assert set(table[table.model == "hIT"].metric) >= {"noise_ceiling_lower", "noise_ceiling_upper"}

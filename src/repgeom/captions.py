@@ -174,3 +174,35 @@ CAPTIONS.register("profiles", Caption(
     ("The distance of each layer's RDM to the labels' under each path's measure: whether hidden layers "
      "approach or leave the labels depends on how RDMs are computed and compared."),
     _profiles_numbers))
+
+
+def _reference_fit_numbers(record):
+    best, ceiling = record["best"], record["ceiling"]
+    fit = record["fits"][best["model"]][best["layer"]]
+
+    def bracket(v):
+        return f" [{v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}]" if "ci95" in v else ""
+
+    text = (f"Closest to {record['reference']}: {best['model']} {best['layer']}, {record['compare']} "
+            f"{best['fit']:.3f}{bracket(fit)}; noise ceiling {ceiling['lower']['value']:.3f}{bracket(ceiling['lower'])}"
+            f" to {ceiling['upper']['value']:.3f}{bracket(ceiling['upper'])} ({len(record['subjects'])} subjects' RDMs).")
+    tests = record.get("tests") or []
+    if tests:
+        nxt = tests[0]
+        gap = record["best_vs_lower_ceiling"]
+        text += (f" Against the next layer ({nxt['other'][0]} {nxt['other'][1]}): {nxt['difference']:+.3f}"
+                 f"{bracket(nxt)}, p = {nxt['p_value']:.3g} (FDR-adjusted over {len(tests)} layers: "
+                 f"{nxt['p_fdr']:.3g}); {sum(t['fdr_below_0.05'] for t in tests)} of {len(tests)} layers fit "
+                 f"significantly worse. Best minus the lower ceiling: {gap['difference']:+.3f}{bracket(gap)} "
+                 f"({'within' if gap['ci95'][1] >= 0 else 'below'} the ceiling). Brackets: 95 % bias-corrected "
+                 f"intervals over {record['bootstrap']['n']} stimulus resamples"
+                 + (" drawn within each class" if record["bootstrap"].get("stratified") else "")
+                 + "; the subjects are these subjects (not resampled).")
+    return text
+
+
+CAPTIONS.register("reference_fits", Caption(
+    ("Each layer's RDM compared with every subject's RDM of the reference, averaged (rsatoolbox's "
+     "eval_fixed); the grey band is the noise ceiling (lower: each subject against the others' pooled RDM; "
+     "upper: against all subjects'), the star the best layer; hollow markers fit significantly worse than it."),
+    _reference_fit_numbers))

@@ -395,9 +395,58 @@ def profile(store, display=None):
     return fig
 
 
+def reference_fit(store, display=None):
+    """Each layer's fit to a multi-subject reference (rsatoolbox's model-comparison style): one panel per
+    model, its layers in network order, 95 % intervals over stimulus resamples, the noise ceiling as a grey
+    band (lower to upper bound), the best layer starred, and every layer whose fit is not significantly below
+    the best's (Benjamini-Hochberg, 0.05) filled; the others hollow."""
+    plt = _mpl()
+    display = display or {}
+    attrs = store.attrs
+    ref = (display.get("reference") or {}).get("label") or attrs["reference"]
+    models = list(dict.fromkeys(store.model.values))
+    fit = store.fit.values
+    if "fit_bootstrap" in store:
+        boot = store.fit_bootstrap.values
+        lo, hi = np.percentile(boot, [2.5, 97.5], axis=0)  # the figure's bars; the metrics give BC intervals
+    else:
+        lo = hi = fit
+    worse = {(t["other"][0], t["other"][1]) for t in attrs.get("tests", []) if t.get("fdr_below_0.05")}
+    lower, upper = store.ceiling.values
+    widths = [max(2.5, 0.42 * int(np.sum(store.model.values == m)) + 1.0) for m in models]
+    fig, axes = plt.subplots(1, len(models), figsize=(sum(widths) + 0.8, 4.4), sharey=True,
+                             gridspec_kw={"width_ratios": widths}, squeeze=False)
+    best = (attrs["best"]["model"], attrs["best"]["layer"])
+    for k, (ax, m) in enumerate(zip(axes[0], models)):
+        rows = np.flatnonzero(store.model.values == m)
+        layers = [str(v) for v in store.layer.values[rows]]
+        style = (display.get("models") or {}).get(m) or {}
+        color = style.get("color") or DEFAULT_COLORS[k % len(DEFAULT_COLORS)]
+        x = np.arange(len(rows))
+        ax.axhspan(lower, upper, color="0.85", zorder=0, label="noise ceiling" if k == 0 else None)
+        ax.errorbar(x, fit[rows], yerr=[fit[rows] - lo[rows], hi[rows] - fit[rows]], fmt="none", ecolor=color,
+                    elinewidth=1.2, capsize=2, zorder=2)
+        for xi, r, layer in zip(x, rows, layers):
+            filled = (m, layer) not in worse
+            ax.plot(xi, fit[r], "o", color=color, markerfacecolor=color if filled else "white", zorder=3)
+            if (m, layer) == best:
+                ax.annotate("*", (xi, hi[r]), ha="center", va="bottom", fontsize=14)
+        ax.set_xticks(x, labels=layers, rotation=60, ha="right", fontsize=8)
+        ax.set_title(style.get("label") or m, fontsize=10)
+        ax.axhline(0, color="0.5", lw=0.6)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel(f"{attrs['compare']} with each subject's RDM (mean of {len(store.subject)})")
+    axes[0][0].legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"{attrs['analysis']}: fit of each layer to {ref} ({attrs['stimulus_set']}, N={attrs['n_stimuli']}); "
+                 "* best; hollow: below the best (FDR 0.05)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES.register("paths", path_figure)
 FIGURES.register("path_comparisons", aligned_paths_figure)
 FIGURES.register("dimreduction", lambda store, display: dimreduction_grid(store))
 FIGURES.register("montages", lambda store, display: montage(store))
 FIGURES.register("fgsm_sweeps", fgsm_sweep)
 FIGURES.register("profiles", profile)
+FIGURES.register("reference_fits", reference_fit)

@@ -77,6 +77,13 @@ class _NumpyBackend:
     def buffer(self, size):
         return np.empty(int(size))
 
+    def matmul_into(self, a, b, buf):
+        """a @ b written into the reused float64 buffer ``buf`` (fresh output memory would be page-faulted in
+        on every call: on this VM that cost as much as the GEMM)."""
+        out = buf[:a.shape[0] * b.shape[1]].reshape(a.shape[0], b.shape[1])
+        np.matmul(a, b, out=out)
+        return out
+
     def numpy(self, x):
         return np.asarray(x)
 
@@ -103,6 +110,14 @@ class _NumpyBackend:
 
     def einsum(self, spec, *args):
         return np.einsum(spec, *args)
+
+    def at(self, x, i, j):
+        """x[:, i, j] for numpy int arrays i, j (entries of x's last two axes)."""
+        return x[:, i, j]
+
+    def rows_of(self, x, i):
+        """x[i] for a numpy int array i."""
+        return x[i]
 
 
 class _TorchBackend:
@@ -135,6 +150,9 @@ class _TorchBackend:
     def buffer(self, size):
         return None
 
+    def matmul_into(self, a, b, buf):
+        return a @ b
+
     def numpy(self, x):
         return x.detach().cpu().numpy() if isinstance(x, self.torch.Tensor) else np.asarray(x)
 
@@ -158,6 +176,12 @@ class _TorchBackend:
 
     def einsum(self, spec, *args):
         return self.torch.einsum(spec, *args)
+
+    def at(self, x, i, j):
+        return x[:, self.torch.from_numpy(i).to(self.device), self.torch.from_numpy(j).to(self.device)]
+
+    def rows_of(self, x, i):
+        return x[self.torch.from_numpy(i).to(self.device)]
 
 
 def backend(device: str = "cpu"):
@@ -440,6 +464,7 @@ class ResampledSums:
         self.G, self.sums, self.count = be.zeros((P, B)), be.zeros((L, B)), be.zeros(B)
         self.W = be.array64(np.ascontiguousarray(self.weights.T))  # (n, B)
         self.buffer = be.buffer(RESAMPLE_BYTES // 8)
+        self.out_buffer = be.buffer(RESAMPLE_BYTES // 8)  # the GEMM's (pairs of RDMs x rows x resamples)
         if self.classes is not None:  # the same statistics over same-class pairs only
             self.G_same, self.sums_same, self.count_same = be.zeros((P, B)), be.zeros((L, B)), be.zeros(B)
 
@@ -455,7 +480,7 @@ class ResampledSums:
         while s0 < r:
             c0 = s0 if c.diagonal else 0  # on a diagonal block these rows' pairs lie right of column s0
             width = cols - c0
-            s1 = min(r, s0 + max(1, int(RESAMPLE_BYTES // (8 * P * width))))
+            s1 = min(r, s0 + max(1, int(RESAMPLE_BYTES // (8 * P * max(width, B)))))
             if self.buffer is not None and P * (s1 - s0) * width <= self.buffer.size:
                 products = self.buffer[:P * (s1 - s0) * width].reshape(P, s1 - s0, width)
             else:
@@ -467,7 +492,7 @@ class ResampledSums:
                 k += L - i
             # sum_p w_p sum_q w_q x_pq of every resample at once: one GEMM against the weights, then the rows'
             wq_, wp_ = wq[c0:], wp[s0:s1]
-            by_column = (products.reshape(-1, width) @ wq_).reshape(P, s1 - s0, B)
+            by_column = be.matmul_into(products.reshape(-1, width), wq_, self.out_buffer).reshape(P, s1 - s0, B)
             self.G += be.einsum("kpb,pb->kb", by_column, wp_)
             row_sums = (rows.reshape(-1, width) @ wq_).reshape(L, s1 - s0, B)
             self.sums += be.einsum("lpb,pb->lb", row_sums, wp_)
@@ -486,14 +511,16 @@ class ResampledSums:
         same = self.classes[c.p0 + s0:c.p0 + s1, None] == self.classes[None, c.q0 + c0:c.q1]
         if c.mask is not None:
             same &= c.mask[s0:s1, c0:]
-        if not same.any():
+        i, j = np.nonzero(same)
+        if not len(i):
             return
-        P, r, width = products.shape
-        on = be.array64(same)
-        self.G_same += be.einsum("kpb,pb->kb", ((products * on).reshape(-1, width) @ wq).reshape(P, r, -1), wp)
-        L = rows.shape[0]
-        self.sums_same += be.einsum("lpb,pb->lb", ((rows * on).reshape(-1, width) @ wq).reshape(L, r, -1), wp)
-        self.count_same += be.einsum("pb,pb->b", on @ wq, wp)
+        # one GEMM over the same-class pairs themselves (about 1/K of the pairs): their products against each
+        # pair's weight w_p w_q on every resample -- a GEMM against the columns' weights would write a
+        # (pairs of RDMs x rows x resamples) array as large as the main one's, whatever the columns
+        weight = be.rows_of(wp, i) * be.rows_of(wq, j)  # (m, B)
+        self.G_same += be.at(products, i, j) @ weight
+        self.sums_same += be.at(rows, i, j) @ weight
+        self.count_same += weight.sum(0)
 
     def _pair_kind_scales(self, be):
         """(same, other): each resample's factor for same- and other-class pairs, so each kind weighs what it
@@ -560,12 +587,13 @@ class ResampledKernelSums(ResampledSums):
         L = self.sums.shape[0]
         self.G21, self.G12, self.G22 = be.zeros((P, B)), be.zeros((P, B)), be.zeros((P, B))
         self.R = be.zeros((L, n, B))
+        self.out_buffer2 = be.buffer(RESAMPLE_BYTES // 8)
 
     def _add_more(self, be, products, rows, by_column, row_sums, wp, wq, p, q):
         P, r, width = products.shape
         wp2 = wp * wp
         self.G21 += be.einsum("kpb,pb->kb", by_column, wp2)  # sum w_p^2 w_q x
-        by_column2 = (products.reshape(-1, width) @ (wq * wq)).reshape(P, r, -1)
+        by_column2 = be.matmul_into(products.reshape(-1, width), wq * wq, self.out_buffer2).reshape(P, r, -1)
         self.G12 += be.einsum("kpb,pb->kb", by_column2, wp)  # sum w_p w_q^2 x
         self.G22 += be.einsum("kpb,pb->kb", by_column2, wp2)
         self.R[:, p[0]:p[1]] += row_sums  # each pair adds to both its stimuli's row sums

@@ -12,4 +12,4 @@ an :class:`AnalysisKind` (and one import line below).  See ``docs/extending.md``
 from .base import ANALYSES, AnalysisKind, register, row_makers  # noqa: F401
 
 # The analyses of repgeom, in the order the report shows them.
-from . import montage, path, path_comparison, dimreduction, fgsm_sweep, profile  # noqa: E402,F401
+from . import montage, path, path_comparison, reference_fit, dimreduction, fgsm_sweep, profile  # noqa: E402,F401

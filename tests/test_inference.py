@@ -1,0 +1,109 @@
+"""Noise ceilings and fits to subjects against rsatoolbox, on the 92-image human IT data (4 subjects x 2
+sessions, Kriegeskorte et al. 2008)."""
+
+import os
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from repgeom import compare, inference, pairstats, paths, references
+
+DATA = os.path.join(REPO, "examples", "92images", "data")
+
+
+def _hit():
+    rdms, names, _ = references.read({"path": os.path.join(DATA, "92_brainRDMs.mat"), "variable": "RDMs",
+                                      "stimulus_order": [str(k) for k in range(92)]})
+    return np.asarray(rdms, dtype=np.float64), names
+
+
+def _models(hit):
+    """Model RDMs that are not the data: the monkey IT RDM, a noisy mean of two subjects, and a random one."""
+    rng = np.random.default_rng(0)
+    mit, _, _ = references.read({"path": os.path.join(DATA, "Kriegeskorte_Neuron2008_supplementalData.mat"),
+                                 "variable": "RDMs_mIT_hIT_fig1", "select": ["mIT_674neurons"],
+                                 "stimulus_order": [str(k) for k in range(92)]})
+    noisy = hit[:2].mean(0) + 0.3 * np.abs(rng.standard_normal(hit.shape[1:]))
+    noisy = (noisy + noisy.T) / 2
+    np.fill_diagonal(noisy, 0)
+    rand = np.abs(rng.standard_normal(hit.shape[1:]))
+    rand = (rand + rand.T) / 2
+    np.fill_diagonal(rand, 0)
+    return [np.asarray(mit[0], dtype=np.float64), noisy, rand]
+
+
+def _stats(mats):
+    sources, _ = pairstats.distinct([pairstats.StoredRDM(m) for m in mats])
+    (stats,) = pairstats.accumulate(sources, len(mats[0]), [pairstats.PairSums()])
+    return stats
+
+
+@pytest.mark.parametrize("method", inference.CEILING_METHODS)
+def test_noise_ceiling_and_fits_equal_rsatoolbox_on_the_human_it_data(method):
+    from rsatoolbox.inference import boot_noise_ceiling
+    from rsatoolbox.rdm import RDMs
+    from rsatoolbox.rdm import compare as rsa_compare
+
+    hit, names = _hit()
+    assert hit.shape == (8, 92, 92)
+    models = _models(hit)
+    stats = _stats(models + list(hit))
+    lower, upper = inference.noise_ceiling(stats.G[3:, 3:], stats.sums[3:], stats.count, method)
+    want = boot_noise_ceiling(RDMs(hit), method=method)
+    assert abs(lower - want[0]) <= 1e-10 and abs(upper - want[1]) <= 1e-10
+    assert 0 < lower < upper < 1
+    fits = inference.subject_fits(stats.G, stats.sums, stats.count, [0, 1, 2], range(3, 11), method)
+    np.testing.assert_allclose(fits, rsa_compare(RDMs(np.stack(models)), RDMs(hit), method=method),
+                               rtol=0, atol=1e-10)
+    mean_fit = fits.mean(1)
+    assert mean_fit[1] > mean_fit[2]  # two subjects' mean (plus noise) fits better than a random RDM
+
+
+def test_ceilings_on_resamples_equal_the_ceiling_of_the_resampled_matrices():
+    """The weighted pair statistics of a stimulus resample give the ceiling rsatoolbox computes on the
+    resampled RDMs (repeat pairs NaN, as its ``subsample_pattern`` marks them)."""
+    from rsatoolbox.inference import boot_noise_ceiling
+    from rsatoolbox.rdm import RDMs
+
+    hit, _ = _hit()
+    samples = paths.stimulus_resamples(92, 4, 1)
+    sources, _ = pairstats.distinct([pairstats.StoredRDM(m) for m in hit])
+    (boot,) = pairstats.accumulate(sources, 92, [compare.resample_reduction("corr", samples, 92)])
+    got = inference.resampled_ceilings(boot.G, boot.sums, boot.count, range(8), "corr")
+    for b, s in enumerate(samples):
+        mats = hit[:, s][:, :, s].copy()
+        mats[:, s[:, None] == s[None, :]] = np.nan
+        mats[:, np.arange(92), np.arange(92)] = 0
+        want = boot_noise_ceiling(RDMs(mats), method="corr")
+        np.testing.assert_allclose(got[b], want, rtol=0, atol=1e-10)
+
+
+def test_a_ceiling_needs_two_subjects_and_an_accumulated_comparison():
+    G = np.eye(2)
+    with pytest.raises(ValueError, match="at least two"):
+        inference.noise_ceiling(G[:1, :1], np.ones(1), 3, "cosine")
+    with pytest.raises(ValueError, match="spearman"):
+        inference.noise_ceiling(G, np.ones(2), 3, "spearman")
+
+
+def test_a_reference_fit_is_the_mean_comparison_with_every_subject_and_its_resamples_those_of_the_matrices():
+    from rsatoolbox.inference import boot_noise_ceiling
+    from rsatoolbox.rdm import RDMs
+    from rsatoolbox.rdm import compare as rsa_compare
+
+    hit, _ = _hit()
+    models = _models(hit)
+    fit = inference.reference_fit(models, list(hit), 92, "corr", n_boot=3, boot_seed=2, block=40)
+    np.testing.assert_allclose(fit["fit"], rsa_compare(RDMs(np.stack(models)), RDMs(hit), method="corr").mean(1),
+                               rtol=0, atol=1e-10)
+    for b, s in enumerate(fit["samples"]):
+        mats = np.concatenate([np.stack(models), hit])[:, s][:, :, s].copy()
+        mats[:, s[:, None] == s[None, :]] = np.nan
+        mats[:, np.arange(92), np.arange(92)] = 0
+        want = rsa_compare(RDMs(mats[:3]), RDMs(mats[3:]), method="corr").mean(1)
+        np.testing.assert_allclose(fit["fit_boot"][b], want, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(fit["ceiling_boot"][b], boot_noise_ceiling(RDMs(mats[3:]), method="corr"),
+                                   rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="two subjects"):
+        inference.reference_fit(models, list(hit[:1]), 92, "corr")
