@@ -21,7 +21,7 @@ from ..entries import ENTRY_KINDS, EntryRef, open_replicates
 from ..references import MEAN_LAYER
 from ..store import jsonable
 from .base import AnalysisKind, register
-from .path import stimulus_classes
+from .path import stimulus_classes, stratified
 
 log = logging.getLogger("repgeom")
 
@@ -63,15 +63,13 @@ class ReferenceFit(AnalysisKind):
 
     def job_spec(self, name, spec, plan, manifest_of=None):
         boot = spec["bootstrap"]
-        mode = boot.get("stratify", "auto")
-        stratify = bool(boot.get("n")) and (plan.set_stratified(spec["stimuli"]) if mode == "auto" else bool(mode))
         entries = [{"name": r.name, "source": r.name, "kind": r.kind, "draw_as": ENTRY_KINDS[r.kind].draw_as,
                     "store": plan.path_of(ENTRY_KINDS[r.kind].request(r, spec)),
                     "layers": ENTRY_KINDS[r.kind].layers(r, spec, plan, manifest_of)} for r in self._refs(spec)]
         return {"analysis": name, "stimuli": spec["stimuli"], "rdm_method": spec["rdm_method"],
                 "compare": spec["compare"], "reference": spec["reference"], "entries": entries,
                 "stimulus_store": plan.path_of(StimulusSet(spec["stimuli"])),
-                "bootstrap": {"n": boot.get("n", 0), "seed": boot.get("seed", 0), "stratify": stratify}}
+                "bootstrap": {"n": boot.get("n", 0), "seed": boot.get("seed", 0), "stratify": stratified(spec, plan)}}
 
     def compute(self, job, inputs):
         import xarray as xr  # ~1 s to import: only where the store is written
