@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from . import intervals
 from .registry import Registry
 
 CAPTIONS = Registry("report caption")
@@ -80,7 +81,7 @@ def _paths_numbers(record):
     boot = record.get("bootstrap")
     tail = ""
     if boot:
-        kind = {"bc": "bias-corrected percentile", "percentile": "percentile"}.get(boot.get("interval"), "")
+        kind = intervals.NAMES.get(boot.get("interval"), "")
         tail = (f" Brackets: 95 % {kind + ' ' if kind else ''}intervals over {boot['n']} stimulus resamples"
                 + (" drawn within each class" if boot.get("stratified") else "") + ".")
     design = record.get("design")
@@ -194,8 +195,9 @@ def _reference_fit_numbers(record):
                  f"{bracket(nxt)}, p = {nxt['p_value']:.3g} (FDR-adjusted over {len(tests)} layers: "
                  f"{nxt['p_fdr']:.3g}); {sum(t['fdr_below_0.05'] for t in tests)} of {len(tests)} layers fit "
                  f"significantly worse. Best minus the lower ceiling: {gap['difference']:+.3f}{bracket(gap)} "
-                 f"({'within' if gap['ci95'][1] >= 0 else 'below'} the ceiling). Brackets: 95 % bias-corrected "
-                 f"intervals over {record['bootstrap']['n']} stimulus resamples"
+                 f"({'within' if gap['ci95'][1] >= 0 else 'below'} the ceiling). Brackets: 95 % "
+                 f"{intervals.NAMES.get(record['bootstrap']['interval'], '')} intervals over "
+                 f"{record['bootstrap']['n']} stimulus resamples"
                  + (" drawn within each class" if record["bootstrap"].get("stratified") else "")
                  + "; the subjects are these subjects (not resampled).")
     return text

@@ -406,9 +406,8 @@ def reference_fit(store, display=None):
     ref = (display.get("reference") or {}).get("label") or attrs["reference"]
     models = list(dict.fromkeys(store.model.values))
     fit = store.fit.values
-    if "fit_bootstrap" in store:
-        boot = store.fit_bootstrap.values
-        lo, hi = np.percentile(boot, [2.5, 97.5], axis=0)  # the figure's bars; the metrics give BC intervals
+    if "fit_ci95" in store:  # the intervals the metrics and the caption give
+        lo, hi = store.fit_ci95.values.T
     else:
         lo = hi = fit
     worse = {(t["other"][0], t["other"][1]) for t in attrs.get("tests", []) if t.get("fdr_below_0.05")}

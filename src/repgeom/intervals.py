@@ -19,6 +19,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 METHODS = ("percentile", "basic", "bc", "bca")
+NAMES = {"percentile": "percentile", "basic": "basic", "bc": "bias-corrected percentile",
+         "bca": "bias-corrected and accelerated"}  # as captions say them
 _NORMAL = NormalDist()
 
 

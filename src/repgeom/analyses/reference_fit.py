@@ -95,12 +95,15 @@ class ReferenceFit(AnalysisKind):
                 "per_subject": (("row", "subject"), fit["per_subject"]),
                 "ceiling": (("bound",), fit["ceiling"], {"long_name": "noise ceiling"})}
         if "fit_boot" in fit:
-            data.update(fit_bootstrap=(("bootstrap", "row"), fit["fit_boot"]),
+            bounds = np.array([record["fits"][m][layer]["ci95"] for m, layer, _ in rows])
+            data.update(fit_ci95=(("row", "end"), bounds, {"long_name": f"95 % {metrics.INTERVAL_METHOD} interval"}),
+                        fit_bootstrap=(("bootstrap", "row"), fit["fit_boot"]),
                         ceiling_bootstrap=(("bootstrap", "bound"), fit["ceiling_boot"]),
                         stimulus_draws=(("bootstrap", "draw"), fit["samples"]))
         ds = xr.Dataset(data, coords={"row": np.arange(len(rows)), "model": ("row", names), "layer": ("row", layers),
                                       "subject": np.array(subjects, dtype=object),
-                                      "bound": np.array(["lower", "upper"], dtype=object)},
+                                      "bound": np.array(["lower", "upper"], dtype=object),
+                                      "end": np.array(["low", "high"], dtype=object)},
                         attrs=jsonable({k: v for k, v in record.items() if k not in ("fits", "provenance")}))
         return ds, record
 
