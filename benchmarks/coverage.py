@@ -50,18 +50,25 @@ def _layers(stimulus, network, classes):
     return network(x, 0.3) + network(x, 0.6)
 
 
+NAMES = ["a"] * 4 + ["b"] * 4 + ["labels"]
+LAYERS = [f"l{k}" for k in range(4)] * 2 + ["labels"]
+KINDS = ["model"] * 8 + ["labels"]
+
+
 def _path_numbers(sim):
-    """(name, value) of the path numbers from a similarity matrix over [net a: 4 layers, net b: 4, labels]."""
-    d = 1.0 - sim
+    """The path numbers a path job prints (:func:`repgeom.metrics.path_metrics`, one-minus distance) from a
+    similarity matrix over [net a: 4 layers, net b: 4, labels], by name."""
+    from repgeom import metrics
+
+    m = metrics.path_metrics(1.0 - sim, NAMES, LAYERS, KINDS)
     out = {}
-    for net, rows in (("a", range(0, 4)), ("b", range(4, 8))):
-        steps = [d[i, i + 1] for i in list(rows)[:-1]]
-        for k, s in enumerate(steps):
-            out[f"{net} step {k}->{k + 1}"] = s
-        out[f"{net} path length"] = sum(steps)
-        out[f"{net} last layer to labels"] = d[rows[-1], 8]
+    for net in "ab":
+        for k, step in enumerate(m[net]["step_lengths"]):
+            out[f"{net} step {k}->{k + 1}"] = step
+        out[f"{net} path length"] = m[net]["path_length"]
+        out[f"{net} last layer to labels"] = m[net]["last_layer_distance_to"]["labels"]
     out["a - b last layer to labels"] = out["a last layer to labels"] - out["b last layer to labels"]
-    out["a layer 1 to labels"] = d[1, 8]
+    out["a layer 1 to labels"] = m["a"]["distance_to"]["labels"]["l1"]
     return out
 
 

@@ -334,9 +334,7 @@ def test_the_intervals_a_path_prints_cover_their_population_values():
     bench = _coverage_benchmark()
     stimulus, network = bench._population()
     truth = bench.population_values(stimulus, network)
-    names = ["a"] * 4 + ["b"] * 4 + ["labels"]
-    layers = [f"l{k}" for k in range(4)] * 2 + ["labels"]
-    kinds = ["model"] * 8 + ["labels"]
+    names, layers, kinds = bench.NAMES, bench.LAYERS, bench.KINDS
     rng = np.random.default_rng(17)
     n, covered, covered_percentile = 100, {k: [] for k in truth}, {}
     for _ in range(300):
