@@ -107,3 +107,44 @@ def test_a_reference_fit_is_the_mean_comparison_with_every_subject_and_its_resam
                                    rtol=0, atol=1e-10)
     with pytest.raises(ValueError, match="two subjects"):
         inference.reference_fit(models, list(hit[:1]), 92, "corr")
+
+
+@pytest.mark.slow
+def test_the_fit_and_ceiling_intervals_cover_their_population_values():
+    """Four simulated subjects (each its own fixed map of the stimuli plus measurement noise) and a model
+    layer; population values over 2 million independent stimulus pairs (these subjects: they are not
+    resampled).  300 experiments of 92 stimuli, 1,000 resamples, the record's bias-corrected intervals: the
+    fit covered 0.957, the lower ceiling 0.933, the upper 0.923 when measured (Monte Carlo error 0.0126)."""
+    from repgeom import metrics, rdm
+
+    rng = np.random.default_rng(23)
+    K, d, S = 6, 12, 4
+    mu = rng.standard_normal((K, d)) * 0.9
+    B0 = rng.standard_normal((d, d)) / np.sqrt(d)
+    maps = [B0 + 0.4 * rng.standard_normal((d, d)) / np.sqrt(d) for _ in range(S)]
+    C = B0 + 0.8 * rng.standard_normal((d, d)) / np.sqrt(d)
+
+    def layers(classes):
+        x = mu[classes] + rng.standard_normal((len(classes), d))
+        return ([np.tanh(x @ C * 1.2) + 0.5 * rng.standard_normal(x.shape)]
+                + [np.tanh(x @ B * 1.2) + 0.8 * rng.standard_normal(x.shape) for B in maps])
+
+    G, sums, count = np.zeros((S + 1, S + 1)), np.zeros(S + 1), 0
+    for _ in range(8):
+        c1, c2 = rng.integers(0, K, (2, 250_000))
+        V = np.stack([((a - b) ** 2).mean(1) for a, b in zip(layers(c1), layers(c2))])
+        G, sums, count = G + V @ V.T, sums + V.sum(1), count + V.shape[1]
+    truth = {"fit": inference.subject_fits(G, sums, count, [0], range(1, S + 1), "corr").mean()}
+    truth["lower"], truth["upper"] = inference.noise_ceiling(G[1:, 1:], sums[1:], count, "corr")
+    n, covered = 92, {k: [] for k in truth}
+    for _ in range(300):
+        mats = [rdm.compute(f, "euclidean") for f in layers(rng.integers(0, K, n))]
+        r = inference.reference_fit(mats[:1], mats[1:], n, "corr", n_boot=1000, boot_seed=int(rng.integers(1 << 30)))
+        for key, est, reps in (("fit", r["fit"][0], r["fit_boot"][:, 0]),
+                               ("lower", r["ceiling"][0], r["ceiling_boot"][:, 0]),
+                               ("upper", r["ceiling"][1], r["ceiling_boot"][:, 1])):
+            lo, hi = metrics.interval(reps, est, metrics.INTERVAL_METHOD)["ci95"]
+            covered[key].append(lo <= truth[key] <= hi)
+    coverage = {k: float(np.mean(v)) for k, v in covered.items()}
+    assert 0.92 <= coverage["fit"] <= 0.98, coverage
+    assert 0.90 <= coverage["lower"] <= 0.98 and 0.90 <= coverage["upper"] <= 0.98, coverage
