@@ -264,7 +264,10 @@ def test_which_layer_is_closest_to_human_it_with_its_noise_ceiling_and_tests(obj
     hit = xr.open_zarr(res / "references/hIT/objects92.zarr")
     subjects = hit.rdm.values[:8].astype(np.float64)
     assert record["subjects"] == [str(v) for v in hit.layer.values[:8]]
-    lower, upper = boot_noise_ceiling(RDMs(subjects), method="corr")
+    who = [name.split("|")[1].strip() for name in record["subjects"]]  # the example's subject_of
+    assert record["n_subjects"] == 4 and record["subject_of_rdm"] == [0, 0, 1, 1, 2, 2, 3, 3]
+    lower, upper = boot_noise_ceiling(RDMs(subjects, rdm_descriptors={"subject": who}), method="corr",
+                                      rdm_descriptor="subject")
     assert abs(record["ceiling"]["lower"]["value"] - lower) < 1e-6
     assert abs(record["ceiling"]["upper"]["value"] - upper) < 1e-6
     alexnet = xr.open_zarr(res / "rdms/correlation/alexnet/objects92.zarr")
@@ -275,6 +278,10 @@ def test_which_layer_is_closest_to_human_it_with_its_noise_ceiling_and_tests(obj
     assert record["best"]["fit"] == max(everything) and len(record["tests"]) == len(everything) - 1
     assert all(0 <= t["p_value"] <= t["p_fdr"] <= 1 for t in record["tests"])
     assert record["bootstrap"]["n"] == 1000 and "ci95" in record["best_vs_lower_ceiling"]
+    assert record["bootstrap"]["resampled"] == "stimuli and subjects"
+    best = record["fits"][record["best"]["model"]][record["best"]["layer"]]
+    assert best["ci95"][0] < best["fit"] < best["ci95"][1] and best["se"] > 0 and 3 <= best["dof"] <= 94
+    assert best["ci95"][1] - best["ci95"][0] > best["ci95_stimuli"][1] - best["ci95_stimuli"][0]
     assert (res / "figures/reference_fits/layers_vs_hIT.png").stat().st_size > 20_000
     import pandas as pd
 

@@ -117,3 +117,19 @@ def test_path_assembles_entries_and_hides_repeated_inputs_only():
     other_input = [paths.Entry("a", "model", ["input", "out"], mats[:2]),
                    paths.Entry("c", "model", ["input", "out"], mats[2:4])]  # another preprocessing: kept
     assert paths.path(other_input, 40).shown.all()
+
+
+@pytest.mark.parametrize("method", ["cosine", "cka"])
+def test_every_seed_is_resampled_with_the_same_stimuli_as_its_own_path(method):
+    """With seeds (replicates), each replicate's resampled distances are those of its own path on the same
+    stimulus draws: one walk, every seed on the same resamples (the input of intervals over stimuli x seeds)."""
+    mats = _rdms(k=7)
+    replicates = [_entries(mats[:5]),
+                  [paths.Entry("a", "model", ["input", "h1", "out"], [mats[0], mats[5], mats[6]])] + _entries(mats)[1:]]
+    both = paths.compute(replicates, 40, method, n_boot=6, boot_seed=4, resample_replicates=True)
+    got = both.bootstrap["replicate_distance"]
+    assert got.shape == (2, 6, 6, 6)
+    np.testing.assert_array_equal(got[0], both.bootstrap["distance"])
+    alone = paths.compute(replicates[1:], 40, method, n_boot=6, boot_seed=4)
+    np.testing.assert_allclose(got[1], alone.bootstrap["distance"], rtol=0, atol=1e-10)
+    assert not np.allclose(got[0], got[1])

@@ -43,7 +43,8 @@ SMALL = {
     "paths": {
         "two_models": {"models": ["standard", "robust"], "stimuli": "first_50", "bootstrap": {"n": 20}},
         "two_models_200": {"models": ["standard", "robust"], "stimuli": "clean_20", "bootstrap": {"n": 20, "seed": 3}},
-        "seeds": {"models": ["standard", "seedling"], "stimuli": "clean_20", "nodes": "layers"},
+        "seeds": {"models": ["standard", "seedling"], "stimuli": "clean_20", "nodes": "layers",
+                  "bootstrap": {"n": 60, "seed": 2}},
         "older_course": {"models": ["standard"], "stimuli": "adv-eps0.1", "nodes": "layers",
                          "distance": "one_minus", "compare": "corr"},
         # the same path as two_models, straight from the feature stores in row blocks (no cube read)
@@ -436,6 +437,16 @@ def test_a_family_of_seeds_gives_one_path_per_seed_and_numbers_across_seeds(smal
     per_seed = [rep["models"]["seedling"]["last_layer_distance_to"]["labels"] for rep in pm["replicates"]]
     across = pm["across_seeds"]["seedling"]["last_layer_distance_to"]["labels"]
     assert np.isclose(across["mean"], np.mean(per_seed)) and across["ci95"][0] < across["mean"] < across["ci95"][1]
+    assert across["interval"] == "t, stimuli x seeds" and across["dof"] >= 1 and across["se"] > 0
+    # the family's difference with the standard model: the mean over its seeds, interval over stimuli x seeds
+    (family,) = [d for d in pm["differences"] if d["target"] == "labels"]
+    assert family["design"] == "family" and family["families"] == ["seedling"] and len(family["per_seed"]) == 2
+    std = pm["replicates"][0]["models"]["standard"]["last_layer_distance_to"]["labels"]
+    want = [std - v for v in per_seed] if family["models"][0] == "standard" else [v - std for v in per_seed]
+    np.testing.assert_allclose(family["per_seed"], want, rtol=1e-9)
+    assert np.isclose(family["difference"], np.mean(want)) and 0 <= family["p_value"] <= family["p_fdr"] <= 1
+    boot = path.distance_bootstrap.values
+    assert boot.shape == (60, 11, 11) and "families" in pm["bootstrap"]
     assert set(pm["seed_spread"]["seedling"]) == {"input", "conv1", "conv2", "fc1", "fc2"}
     assert pm["seed_spread"]["seedling"]["input"]["mean"] < 1e-6  # the same images: the same input RDM
     table = pd.read_csv(res / "metrics/summary.csv")

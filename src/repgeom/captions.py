@@ -60,8 +60,9 @@ def _paths_numbers(record):
                         if pm.get("step_lengths") else ""))
     for d in record.get("differences", []):
         lo, hi = d["ci95"]
-        only = (" (" + ", ".join(f"{m} as {s} only" for m, s in d["only"].items()) + ")") if d.get("only") else ""
-        parts.append(f"last layer to {d['target']}, {d['models'][0]} minus {d['models'][1]}{only}: "
+        family = (f" (the {' and '.join(d['families'])} famil{'ies' if len(d['families']) > 1 else 'y'}: mean "
+                  f"over {len(d['per_seed'])} seeds, t interval over stimuli x seeds)") if d.get("design") == "family" else ""
+        parts.append(f"last layer to {d['target']}, {d['models'][0]} minus {d['models'][1]}{family}: "
                      f"{d['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}], "
                      f"{'excludes' if d['ci95_excludes_zero'] else 'includes'} 0"
                      + (f" (p = {d['p_value']:.3g}, FDR-adjusted {d['p_fdr']:.3g})" if "p_fdr" in d else ""))
@@ -72,7 +73,8 @@ def _paths_numbers(record):
     for fam, res in (record.get("across_seeds") or {}).items():
         for t, v in res["last_layer_distance_to"].items():
             parts.append(f"{fam} across {len(v['per_seed'])} seeds: last layer to {t} {v['mean']:.3f} "
-                         f"[{v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}]")
+                         f"[{v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}]"
+                         + (" (stimuli x seeds)" if v.get("interval") else " (these stimuli; seeds as subjects)"))
         for other, per in res.get("layer_distance_to", {}).items():
             last = list(per)[-1]
             spread = (record.get("seed_spread") or {}).get(fam, {}).get(last, {}).get("mean")
@@ -186,7 +188,8 @@ def _reference_fit_numbers(record):
 
     text = (f"Closest to {record['reference']}: {best['model']} {best['layer']}, {record['compare']} "
             f"{best['fit']:.3f}{bracket(fit)}; noise ceiling {ceiling['lower']['value']:.3f}{bracket(ceiling['lower'])}"
-            f" to {ceiling['upper']['value']:.3f}{bracket(ceiling['upper'])} ({len(record['subjects'])} subjects' RDMs).")
+            f" to {ceiling['upper']['value']:.3f}{bracket(ceiling['upper'])} ({len(record['subjects'])} RDMs of "
+            f"{record.get('n_subjects', len(record['subjects']))} subjects).")
     tests = record.get("tests") or []
     if tests:
         nxt = tests[0]
@@ -195,11 +198,18 @@ def _reference_fit_numbers(record):
                  f"{bracket(nxt)}, p = {nxt['p_value']:.3g} (FDR-adjusted over {len(tests)} layers: "
                  f"{nxt['p_fdr']:.3g}); {sum(t['fdr_below_0.05'] for t in tests)} of {len(tests)} layers fit "
                  f"significantly worse. Best minus the lower ceiling: {gap['difference']:+.3f}{bracket(gap)} "
-                 f"({'within' if gap['ci95'][1] >= 0 else 'below'} the ceiling). Brackets: 95 % "
-                 f"{intervals.NAMES.get(record['bootstrap']['interval'], '')} intervals over "
-                 f"{record['bootstrap']['n']} stimulus resamples"
-                 + (" drawn within each class" if record["bootstrap"].get("stratified") else "")
-                 + "; the subjects are these subjects (not resampled).")
+                 f"({'within' if gap['ci95'][1] >= 0 else 'below'} the ceiling). ")
+    boot = record.get("bootstrap") or {}
+    drawn = " drawn within each class" if boot.get("stratified") else ""
+    if boot.get("resampled") == "stimuli and subjects":
+        text += (f"Brackets: 95 % t intervals (Welch-Satterthwaite df, {fit['dof']:.0f} for the best layer) on the "
+                 f"variance of a bootstrap over "
+                 f"{boot['n']} resamples of stimuli{drawn} and of the {record['n_subjects']} subjects (Schütt et "
+                 f"al. 2023's correction): they generalise to new stimuli and new subjects; p-values: t-tests on "
+                 f"the same variance; the ceiling's brackets are over stimuli only (these subjects).")
+    elif boot:
+        text += (f"Brackets: 95 % {intervals.NAMES.get(boot['interval'], '')} intervals over {boot['n']} stimulus "
+                 f"resamples{drawn}; the subjects are these subjects (not resampled).")
     return text
 
 

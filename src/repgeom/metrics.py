@@ -248,13 +248,16 @@ def path_metric_intervals(distances, names, layers, kinds, point: Optional[dict]
     return out
 
 
-def model_differences(point, distances, names, layers, kinds):
+def model_differences(point, distances, names, layers, kinds, seeds: Optional["SeedResamples"] = None,
+                      families=()):
     """For every pair of models and point entry: the difference of their last layers' distances to it.
 
     ``point``: :func:`path_metrics` of the estimate; ``distances``: (B, E, E) replicates (paired: the same
     resample for both models).  Returns [{"models": [a, b], "target", "difference" (a - b), "ci68", "ci95",
     "ci95_excludes_zero", "p_value" (two-sided bootstrap test of no difference), "p_fdr" (Benjamini-Hochberg
-    over the path's differences), "fdr_below_0.05"}].
+    over the path's differences), "fdr_below_0.05"}].  A difference with a seed family (``families``, given
+    ``seeds``) is the family's: the mean over its seeds, with the two-factor interval and t-test over stimuli x
+    seeds (:func:`repgeom.intervals.two_factor`), ``design: "family"``.
     """
     reps = [path_metrics(d, names, layers, kinds) for d in distances]
     models = [m for m, r in point.items() if r["kind"] == "model"]
@@ -262,8 +265,21 @@ def model_differences(point, distances, names, layers, kinds):
     for i, a in enumerate(models):
         for b in models[i + 1:]:
             for t in point[a]["last_layer_distance_to"]:
-                diffs = [r[a]["last_layer_distance_to"][t] - r[b]["last_layer_distance_to"][t] for r in reps]
-                difference = point[a]["last_layer_distance_to"][t] - point[b]["last_layer_distance_to"][t]
+                def get(r, a=a, b=b, t=t):
+                    return r[a]["last_layer_distance_to"][t] - r[b]["last_layer_distance_to"][t]
+
+                if seeds is not None and (a in families or b in families):
+                    two = seeds.summary(lambda r, d: get(r))
+                    ci = {k: two[k] for k in LEVELS}
+                    out.append({"models": [a, b], "target": t, "difference": two["mean"], **ci,
+                                "ci95_excludes_zero": bool(ci["ci95"][0] > 0 or ci["ci95"][1] < 0),
+                                "p_value": two["p_value"], "se": two["se"], "dof": two["dof"],
+                                "per_seed": two["per_unit"], "design": "family",
+                                "families": [m for m in (a, b) if m in families],
+                                "interval": "t, stimuli x seeds (Schütt et al. 2023 correction)"})
+                    continue
+                diffs = [get(r) for r in reps]
+                difference = get(point)
                 ci = interval(diffs, difference, INTERVAL_METHOD)
                 out.append({"models": [a, b], "target": t, "difference": difference,
                             **ci, "ci95_excludes_zero": bool(ci["ci95"][0] > 0 or ci["ci95"][1] < 0),
@@ -271,6 +287,24 @@ def model_differences(point, distances, names, layers, kinds):
     for d, q in zip(out, fdr_bh([d["p_value"] for d in out])):
         d["p_fdr"], d["fdr_below_0.05"] = q, bool(q < 0.05)
     return out
+
+
+class SeedResamples:
+    """A seed family's path numbers on the data and on every stimulus resample, seed by seed, for intervals
+    over stimuli x seeds: ``metrics`` (R) and ``resampled`` (R lists of B) :func:`path_metrics`, ``distance``
+    (R, E, E) and ``resampled_distance`` (R, B, E, E), ``draws`` (B, R) the seeds drawn in each resample."""
+
+    def __init__(self, metrics, resampled, distance, resampled_distance, draws, n_stimuli: int,
+                 stimuli_rescaled: bool = False):
+        self.metrics, self.resampled = metrics, resampled
+        self.distance, self.resampled_distance = distance, resampled_distance
+        self.draws, self.n_stimuli, self.stimuli_rescaled = draws, n_stimuli, stimuli_rescaled
+
+    def summary(self, get) -> dict:
+        """:func:`repgeom.intervals.two_factor` of ``get(metrics, distance)`` over the seeds."""
+        point = [get(m, d) for m, d in zip(self.metrics, self.distance)]
+        boot = [[get(m, d) for m, d in zip(ms, ds)] for ms, ds in zip(self.resampled, self.resampled_distance)]
+        return intervals.two_factor(point, boot, self.draws, self.n_stimuli, self.stimuli_rescaled)
 
 
 def bootstrap_p_value(replicates) -> float:
@@ -297,12 +331,14 @@ def fdr_bh(p_values) -> list:
     return out.tolist()
 
 
-def across_seeds(per_seed, families, p0, dists):
+def across_seeds(per_seed, families, p0, dists, seeds: Optional[SeedResamples] = None):
     """Mean and interval across seeds of each family member's metrics, and of its layer-wise distance to every
-    other model of the path (the seeds' metrics as subjects: a t interval of the mean)."""
+    other model of the path: with ``seeds`` (every seed's path on the same stimulus resamples) the two-factor
+    t interval over stimuli x seeds (new stimuli, new seeds; :func:`repgeom.intervals.two_factor`), without
+    them the seeds' metrics as subjects (a t interval of the mean over these stimuli)."""
     from scipy import stats  # ~1-2.5 s to import: only where seeds are summarised
 
-    def summary(values):
+    def seeds_only(values):
         v = np.asarray(values, dtype=float)
         mean, sd = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
         out = {"mean": mean, "sd": sd, "per_seed": v.tolist()}
@@ -311,21 +347,29 @@ def across_seeds(per_seed, families, p0, dists):
             out[level] = [mean - half, mean + half]
         return out
 
+    def summary(get):
+        values = [get(r["models"], d) for r, d in zip(per_seed, dists)]
+        out = seeds_only(values)
+        if seeds is not None:
+            two = seeds.summary(get)
+            out.update({k: two[k] for k in ("se", "dof", *LEVELS)}, interval="t, stimuli x seeds")
+        return out
+
     out = {}
     for fam in families:
-        recs = [rep["models"][fam] for rep in per_seed]
-        first = recs[0]
-        res = {"last_layer_distance_to": {t: summary([r["last_layer_distance_to"][t] for r in recs])
+        first = per_seed[0]["models"][fam]
+        res = {"last_layer_distance_to": {t: summary(lambda r, d, t=t: r[fam]["last_layer_distance_to"][t])
                                           for t in first["last_layer_distance_to"]},
-               "distance_to": {t: {layer: summary([r["distance_to"][t][layer] for r in recs]) for layer in per}
+               "distance_to": {t: {layer: summary(lambda r, d, t=t, layer=layer: r[fam]["distance_to"][t][layer])
+                                   for layer in per}
                                for t, per in first["distance_to"].items()},
-               "path_length": summary([r["path_length"] for r in recs])}
+               "path_length": summary(lambda r, d: r[fam]["path_length"])}
         rows = {(name, layer): i for i, (name, layer, kind) in enumerate(zip(p0.names, p0.layers, p0.kinds))
                 if kind == "model"}
         others = [m for m in dict.fromkeys(p0.names) if m not in families and (m, p0.layers[p0.names.index(m)])
                   in rows]
         res["layer_distance_to"] = {
-            m: {layer: summary([d[rows[(m, layer)], rows[(fam, layer)]] for d in dists])
+            m: {layer: summary(lambda r, d, i=rows[(m, layer)], j=rows[(fam, layer)]: d[i, j])
                 for (name, layer) in rows if name == fam and (m, layer) in rows}
             for m in others}
         out[fam] = res

@@ -152,9 +152,11 @@ def stimulus_resamples(n: int, n_boot: int, seed: int = 0, classes: Optional[np.
     return np.hstack(parts)
 
 
-def _walk(rdm_lists, n, method, samples, block, memory_bytes, device, progress, timings, classes=None):
-    """One walk over the distinct RDMs of ``rdm_lists``: (point result, resamples of list 0 or None,
-    each list's positions among the walked sources, block, distinct count)."""
+def _walk(rdm_lists, n, method, samples, block, memory_bytes, device, progress, timings, classes=None,
+          resampled=1):
+    """One walk over the distinct RDMs of ``rdm_lists``: (point result, resamples of the first ``resampled``
+    lists or None (the resampled result and each such list's positions in it), each list's positions among the
+    walked sources, block, distinct count)."""
     flat = [r for rdms in rdm_lists for r in rdms]
     sources, index = pairstats.distinct(flat)
     positions, k = [], 0
@@ -163,14 +165,14 @@ def _walk(rdm_lists, n, method, samples, block, memory_bytes, device, progress, 
         k += len(rdms)
     reductions = [compare.point_reduction(method)]
     if samples is not None:
-        sub = sorted(set(positions[0]))
+        sub = sorted(set(u for pos in positions[:resampled] for u in pos))
         reductions.append(compare.resample_reduction(method, samples, n, sub, classes))
     block = block or pairstats.choose_block(sources, n, memory_bytes)
     results = pairstats.accumulate(sources, n, reductions, block, device, progress, timings)
     boot = None
     if samples is not None:
         local = {u: i for i, u in enumerate(sub)}
-        boot = (results[1], [local[u] for u in positions[0]])
+        boot = (results[1], [[local[u] for u in pos] for pos in positions[:resampled]])
     return results[0], boot, positions, block, len(sources)
 
 
@@ -179,7 +181,7 @@ def compute(replicates: Sequence[Sequence[Entry]], n: int, compare_method: str =
             groups: Optional[dict] = None, block: Optional[int] = None, memory_bytes: float = 1.6e9,
             device: str = "cpu", embed: Optional[Callable] = None, progress=None,
             timings: Optional[dict] = None, classes: Optional[np.ndarray] = None,
-            n_embed: Optional[int] = None) -> PathResult:
+            n_embed: Optional[int] = None, resample_replicates: bool = False) -> PathResult:
     """The path of each replicate (lists of :class:`Entry` over the same ``n`` stimuli, in one order), in one
     walk of the pair engine over their distinct RDMs.
 
@@ -187,6 +189,8 @@ def compute(replicates: Sequence[Sequence[Entry]], n: int, compare_method: str =
     (:func:`stimulus_resamples`), the first ``n_embed`` of them (default all) embedded by MDS; ``groups``: {key: [RDMs]} whose
     similarities are wanted too (e.g. one layer of every seed of a family); ``block`` (rows) or
     ``memory_bytes`` set the walk's working memory; ``device``: ``cpu`` (numpy) or a torch device.
+    ``resample_replicates``: every replicate's distances on the same resamples too
+    (``bootstrap["replicate_distance"]`` (R, B, E, E)), for intervals over stimuli x seeds.
     A NaN pair of one RDM leaves that pair out of every comparison in its walk (rsatoolbox's rule), so when
     NaN pairs turn up with several replicates or groups, each is walked again on its own.
     """
@@ -196,12 +200,15 @@ def compute(replicates: Sequence[Sequence[Entry]], n: int, compare_method: str =
     samples = stimulus_resamples(n, n_boot, boot_seed, classes) if n_boot else None
     walk = dict(n=n, method=compare_method, block=block, memory_bytes=memory_bytes, device=device,
                 progress=progress, timings=timings, classes=classes)
-    point, boot, positions, used_block, count = _walk(rdm_lists, samples=samples, **walk)
+    resampled = len(rows) if resample_replicates else 1
+    point, boot, positions, used_block, count = _walk(rdm_lists, samples=samples, resampled=resampled, **walk)
+    boots = None if boot is None else [(boot[0], pos) for pos in boot[1]]
     nans = isinstance(point, pairstats.PairStats) and bool(np.any(point.nans))
     if nans and len(rdm_lists) > 1:  # every list on its own: another's NaN pairs must not leave out its pairs
-        walks = [_walk([rdms], samples=samples if k == 0 else None, **walk) for k, rdms in enumerate(rdm_lists)]
+        walks = [_walk([rdms], samples=samples if k < resampled else None, **walk)
+                 for k, rdms in enumerate(rdm_lists)]
         results = [(w[0], w[2][0]) for w in walks]
-        boot = walks[0][1]
+        boots = None if samples is None else [(w[1][0], w[1][1][0]) for w in walks[:resampled]]
     else:
         results = [(point, p) for p in positions]
     out = PathResult([], block=used_block, distinct=count)
@@ -216,8 +223,14 @@ def compute(replicates: Sequence[Sequence[Entry]], n: int, compare_method: str =
     for key, (result, index) in zip(group_keys, results[len(rows):]):
         out.groups[key] = compare.point_similarity(result, index, n, compare_method)
     if samples is not None:
-        out.bootstrap = _resampled_paths(boot, samples, n, compare_method, distance, out.paths[0], device,
+        out.bootstrap = _resampled_paths(boots[0], samples, n, compare_method, distance, out.paths[0], device,
                                          len(samples) if n_embed is None else min(n_embed, len(samples)))
+        if resample_replicates:
+            out.bootstrap["replicate_distance"] = np.stack(
+                [out.bootstrap["distance"]] + [
+                    np.stack([similarity_to_distance(sim, distance) for sim in
+                              compare.resampled_similarity(res, samples, index, n, compare_method, device)])
+                    for res, index in boots[1:]])
     return out
 
 

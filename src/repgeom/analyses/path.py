@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .. import metrics, paths
+from .. import inference, metrics, paths
 from ..artifacts import NeedsManifest, StimulusSet
 from ..compare import COMPARISONS, streamable_comparisons
 from ..entries import (
@@ -175,7 +175,8 @@ class PathAnalysis(AnalysisKind):
                                    n_boot=boot.get("n", 0), boot_seed=boot.get("seed", 0), groups=groups,
                                    memory_bytes=opts["memory_mb"] * 1e6 * 0.8, device=opts["device"],
                                    progress=log.info, classes=labels if boot.get("stratify") else None,
-                                   n_embed=boot.get("embed", 200))
+                                   n_embed=boot.get("embed", 200),
+                                   resample_replicates=len(replicates) > 1)
         record, attrs, variables = path_record(job, result, n, provenance, labels)
         return paths.to_dataset(result.paths[0], attrs, variables), record
 
@@ -287,6 +288,7 @@ def path_record(job: dict, result, n: int, provenance: dict, labels=None) -> tup
     record["model_pairs"] = metrics.model_pairs(p)
     variables = {}
     b = result.bootstrap
+    seeds = None
     if b is not None:
         boot = job["bootstrap"]
         record["bootstrap"] = {"n": boot["n"], "seed": boot.get("seed", 0), "resampled": "stimuli",
@@ -297,12 +299,15 @@ def path_record(job: dict, result, n: int, provenance: dict, labels=None) -> tup
                                              "bootstrap); same- and other-class pairs keep the set's shares")
         record["bootstrap"]["interval"] = metrics.INTERVAL_METHOD
         record["intervals"] = metrics.path_metric_intervals(b["distance"], p.names, p.layers, p.kinds, per_entry)
-        record["differences"] = metrics.model_differences(per_entry, b["distance"], p.names, p.layers, p.kinds)
-        first = {e["name"]: e["source"] for e in job["replicates"][0]}
-        for d in record["differences"]:  # a family's resamples are those of its first seed's model only
-            seeds = {m: first[m] for m in d["models"] if m in job.get("families", [])}
-            if seeds:
-                d["only"] = seeds
+        seeds = seed_resamples(job, result, per_entry, n)
+        if seeds is not None:
+            record["bootstrap"]["families"] = (
+                f"a family's numbers are the mean over its {len(result.paths)} seeds, with t intervals over "
+                "stimuli x seeds (every seed's path on the same stimulus resamples, the seeds resampled too; "
+                "Schütt et al. 2023's correction, Welch-Satterthwaite degrees of freedom): they generalise to new "
+                "stimuli and new seeds")
+        record["differences"] = metrics.model_differences(per_entry, b["distance"], p.names, p.layers, p.kinds,
+                                                          seeds, job.get("families", []))
         variables.update(
             distance_bootstrap=(("bootstrap", "entry", "entry_j"), b["distance"],
                                 {"long_name": "distance on stimulus resamples"}),
@@ -314,7 +319,7 @@ def path_record(job: dict, result, n: int, provenance: dict, labels=None) -> tup
             variables[f"distance_{level}_low"] = (("entry", "entry_j"), lo)
             variables[f"distance_{level}_high"] = (("entry", "entry_j"), hi)
     if len(result.paths) > 1:
-        _across_replicates(job, result, per_entry, record, variables)
+        _across_replicates(job, result, per_entry, record, variables, seeds)
     to_labels = {m: per_entry[m]["last_layer_distance_to_labels"] for m in models
                  if per_entry[m]["last_layer_distance_to_labels"] is not None}
     attrs = {"analysis": job["analysis"], "models": models, "entries": [e["name"] for e in job["entries"]],
@@ -329,7 +334,22 @@ def path_record(job: dict, result, n: int, provenance: dict, labels=None) -> tup
     return record, attrs, variables
 
 
-def _across_replicates(job, result, per_entry0, record, variables):
+def seed_resamples(job, result, per_entry0, n):
+    """Every seed's path numbers on the data and on the path's stimulus resamples, with seed draws
+    (:class:`repgeom.metrics.SeedResamples`); None without seeds or resamples."""
+    b = result.bootstrap
+    if b is None or "replicate_distance" not in b or len(result.paths) < 2:
+        return None
+    R = len(result.paths)
+    point = [per_entry0] + [metrics.path_metrics(p.distance, p.names, p.layers, p.kinds) for p in result.paths[1:]]
+    resampled = [[metrics.path_metrics(d, p.names, p.layers, p.kinds) for d in b["replicate_distance"][r]]
+                 for r, p in enumerate(result.paths)]
+    draws = inference.subject_draws(R, len(b["samples"]), job["bootstrap"].get("seed", 0))
+    return metrics.SeedResamples(point, resampled, [p.distance for p in result.paths], b["replicate_distance"],
+                                 draws, n, stimuli_rescaled=bool(job["bootstrap"].get("stratify")))
+
+
+def _across_replicates(job, result, per_entry0, record, variables, seeds=None):
     """Seed k of every family in replicate k: each seed's metrics, the family's across seeds, and how far apart
     its seeds are layer by layer (their RDMs compared directly: ``result.groups[(family, layer)]``)."""
     p0 = result.paths[0]
@@ -343,7 +363,7 @@ def _across_replicates(job, result, per_entry0, record, variables):
             embs.append(paths.procrustes_align(p0.embedding, p.embedding)[0])
     dists = [p.distance for p in result.paths]
     record["replicates"] = per_seed
-    record["across_seeds"] = metrics.across_seeds(per_seed, job["families"], p0, dists)
+    record["across_seeds"] = metrics.across_seeds(per_seed, job["families"], p0, dists, seeds)
     spread = {}
     for (fam, layer), sim in result.groups.items():
         d = paths.similarity_to_distance(sim, job["distance"])

@@ -11,6 +11,7 @@ every other layer and against the lower ceiling (bootstrap p-values, Benjamini-H
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 
@@ -40,11 +41,18 @@ class ReferenceFit(AnalysisKind):
             "rdm_method": {"$ref": "#/$defs/rdm_method", "default": "euclidean"},
             "compare": {"enum": list(inference.CEILING_METHODS), "default": "corr",
                         "description": "how a layer's RDM is compared with each subject's"},
+            "subject_of": {"type": "string", "format": "regex",
+                           "description": "a regular expression whose first group names the subject in each of "
+                                          "the reference's RDM names: sessions of one subject are one subject "
+                                          "(default: each RDM its own)"},
             "bootstrap": {"type": "object", "additionalProperties": False,
-                          "default": {"n": 1000, "seed": 0, "stratify": "auto"},
+                          "default": {"n": 1000, "seed": 0, "stratify": "auto", "subjects": True},
                           "properties": {"n": {"type": "integer", "minimum": 0, "default": 1000},
                                          "seed": {"type": "integer", "default": 0},
-                                         "stratify": {"enum": ["auto", True, False], "default": "auto"}}},
+                                         "stratify": {"enum": ["auto", True, False], "default": "auto"},
+                                         "subjects": {"type": "boolean", "default": True,
+                                                      "description": "resample the subjects too (three or more): "
+                                                                     "intervals and tests for new subjects"}}},
         },
     }
 
@@ -69,7 +77,9 @@ class ReferenceFit(AnalysisKind):
         return {"analysis": name, "stimuli": spec["stimuli"], "rdm_method": spec["rdm_method"],
                 "compare": spec["compare"], "reference": spec["reference"], "entries": entries,
                 "stimulus_store": plan.path_of(StimulusSet(spec["stimuli"])),
-                "bootstrap": {"n": boot.get("n", 0), "seed": boot.get("seed", 0), "stratify": stratified(spec, plan)}}
+                "subject_of": spec.get("subject_of"),
+                "bootstrap": {"n": boot.get("n", 0), "seed": boot.get("seed", 0), "stratify": stratified(spec, plan),
+                              "subjects": boot.get("subjects", True)}}
 
     def compute(self, job, inputs):
         import xarray as xr  # ~1 s to import: only where the store is written
@@ -81,14 +91,21 @@ class ReferenceFit(AnalysisKind):
             raise ValueError(f"reference {job['reference']!r} holds {len(subjects)} RDM: a noise ceiling needs two "
                              f"or more subjects' (or sessions') RDMs")
         reference["layers"] = subjects
+        units = subject_units(subjects, job.get("subject_of"), job["reference"])
         (opened,), ids, provenance = open_replicates([entries], job["rdm_method"], streamed=False)
         labels = stimulus_classes(job["stimulus_store"], ids)
         boot = job["bootstrap"]
         rows = [(e.name, layer, rdm) for e in opened[:-1] for layer, rdm in zip(e.layers, e.rdms)]
+        two_factor = bool(boot["n"] and boot.get("subjects", True))
+        if two_factor and len(set(units)) < 3:
+            raise ValueError(f"reference {job['reference']!r}: {len(set(units))} subjects; resampling subjects "
+                             f"needs three or more (set bootstrap: {{subjects: false}} for intervals over stimuli "
+                             f"only)")
         fit = inference.reference_fit([r[2] for r in rows], opened[-1].rdms, len(ids), job["compare"],
-                                       n_boot=boot["n"], boot_seed=boot["seed"],
+                                       n_boot=boot["n"], boot_seed=boot["seed"], units=units,
+                                       resample_subjects=two_factor,
                                        classes=labels if boot["stratify"] else None, progress=log.info)
-        record = fit_record(job, fit, [(m, layer) for m, layer, _ in rows], subjects, len(ids), provenance)
+        record = fit_record(job, fit, [(m, layer) for m, layer, _ in rows], subjects, len(ids), provenance, units)
         names = np.array([r[0] for r in rows], dtype=object)
         layers = np.array([r[1] for r in rows], dtype=object)
         data = {"fit": (("row",), fit["fit"], {"long_name": f"mean {job['compare']} with the subjects' RDMs"}),
@@ -98,10 +115,15 @@ class ReferenceFit(AnalysisKind):
             bounds = np.array([record["fits"][m][layer]["ci95"] for m, layer, _ in rows])
             data.update(fit_ci95=(("row", "end"), bounds, {"long_name": f"95 % {metrics.INTERVAL_METHOD} interval"}),
                         fit_bootstrap=(("bootstrap", "row"), fit["fit_boot"]),
+                        **({"fit_dual_bootstrap": (("bootstrap", "row", "factor"), fit["dual_fit"]),
+                            "ceiling_dual_bootstrap": (("bootstrap", "bound", "factor"), fit["dual_ceiling"]),
+                            "subject_draws": (("bootstrap", "subject_draw"), fit["draws"])}
+                           if "dual_fit" in fit else {}),
                         ceiling_bootstrap=(("bootstrap", "bound"), fit["ceiling_boot"]),
                         stimulus_draws=(("bootstrap", "draw"), fit["samples"]))
         ds = xr.Dataset(data, coords={"row": np.arange(len(rows)), "model": ("row", names), "layer": ("row", layers),
                                       "subject": np.array(subjects, dtype=object),
+                                      "factor": np.array(inference.FACTORS, dtype=object),
                                       "bound": np.array(["lower", "upper"], dtype=object),
                                       "end": np.array(["low", "high"], dtype=object)},
                         attrs=jsonable({k: v for k, v in record.items() if k not in ("fits", "provenance")}))
@@ -124,11 +146,35 @@ class ReferenceFit(AnalysisKind):
         return rows
 
 
-def fit_record(job, fit, rows, subjects, n, provenance) -> dict:
+def subject_units(names, pattern, reference) -> np.ndarray:
+    """The subject of each of a reference's RDMs: the first group of ``pattern`` in its name (one subject
+    each without a pattern), named in the error when a name does not match."""
+    if not pattern:
+        return np.arange(len(names))
+    regex = re.compile(pattern)
+    keys = []
+    for name in names:
+        m = regex.search(name)
+        if m is None or not m.groups():
+            raise ValueError(f"reference {reference!r}: subject_of {pattern!r} finds no subject (a first group) "
+                             f"in the RDM name {name!r}; names: {list(names)}")
+        keys.append(m.group(1))
+    return np.unique(keys, return_inverse=True)[1]
+
+
+def fit_record(job, fit, rows, subjects, n, provenance, units=None) -> dict:
     """The metrics record of a reference fit: each layer's fit with intervals, the ceiling, the best layer and
-    its tests (against every other layer, Benjamini-Hochberg across them; against the lower ceiling)."""
+    its tests (against every other layer, Benjamini-Hochberg across them; against the lower ceiling).
+
+    With the two-factor bootstrap the fits' intervals and the tests are rsatoolbox's t-based ones on the
+    Schütt-corrected variance (new stimuli and new subjects); the stimulus-only bias-corrected interval is
+    kept as ``ci95_stimuli``.  The ceiling's intervals are over stimuli (these subjects): a ceiling is a
+    property of the subjects measured."""
     boot = "fit_boot" in fit
+    dual = fit.get("two_factor")
     method = metrics.INTERVAL_METHOD
+    units = np.arange(len(subjects)) if units is None else np.asarray(units)
+    n_subjects = int(len(np.unique(units)))
 
     def with_interval(value, reps):
         out = {"value": float(value)}
@@ -140,38 +186,69 @@ def fit_record(job, fit, rows, subjects, n, provenance) -> dict:
     for k, (m, layer) in enumerate(rows):
         v = with_interval(fit["fit"][k], fit["fit_boot"][:, k] if boot else None)
         v["fit"] = v.pop("value")
+        if dual is not None:
+            v["ci95_stimuli"] = v.pop("ci95")
+            v.pop("ci68", None)
+            v["ci95"] = [float(x) for x in dual["ci"][k]]
+            v["se"], v["dof"] = float(dual["se"][k]), float(dual["dof"][k])
         v["per_subject"] = [float(x) for x in fit["per_subject"][k]]
         fits.setdefault(m, {})[layer] = v
     ceiling = {bound: with_interval(fit["ceiling"][j], fit["ceiling_boot"][:, j] if boot else None)
                for j, bound in enumerate(("lower", "upper"))}
     best = int(np.argmax(fit["fit"]))
     record = {"kind": "reference_fit", "analysis": job["analysis"], "stimulus_set": job["stimuli"], "n_stimuli": n,
-              "reference": job["reference"], "subjects": list(subjects), "rdm_method": job["rdm_method"],
+              "reference": job["reference"], "subjects": list(subjects), "n_subjects": n_subjects,
+              "subject_of_rdm": [int(u) for u in units], "rdm_method": job["rdm_method"],
               "compare": job["compare"], "fits": fits, "ceiling": ceiling,
               "best": {"model": rows[best][0], "layer": rows[best][1], "fit": float(fit["fit"][best])},
-              "definition": (f"fit: mean {job['compare']} of a layer's RDM with each of the {len(subjects)} subjects' "
-                             "RDMs (rsatoolbox eval_fixed); noise ceiling: each subject against the pooled RDM of "
-                             "the others (lower) and of all (upper), rsatoolbox boot_noise_ceiling"),
+              "definition": (f"fit: mean {job['compare']} of a layer's RDM with each of the {len(subjects)} "
+                             f"RDMs of {n_subjects} subjects (rsatoolbox eval_fixed); noise ceiling: each subject "
+                             "against the pooled RDM of the others (lower) and of all (upper), rsatoolbox "
+                             "boot_noise_ceiling"),
               "provenance": provenance}
-    if boot:
-        record["bootstrap"] = {"n": job["bootstrap"]["n"], "seed": job["bootstrap"]["seed"], "resampled": "stimuli",
-                               "stratified": bool(job["bootstrap"]["stratify"]), "interval": method,
-                               "subjects": "not resampled: intervals generalise to new stimuli, these subjects"}
-        tests = []
+    if not boot:
+        return record
+    record["bootstrap"] = {"n": job["bootstrap"]["n"], "seed": job["bootstrap"]["seed"],
+                           "stratified": bool(job["bootstrap"]["stratify"])}
+    diffs_of = []
+    if dual is not None:
+        record["bootstrap"].update(
+            resampled="stimuli and subjects", interval="t on the Schütt et al. 2023 corrected variance of a dual "
+                                                       "bootstrap, Welch-Satterthwaite degrees of freedom",
+            rule=dual["rule"], generalises_to="new stimuli and new subjects",
+            ceiling="intervals over stimuli (these subjects)")
+        for k, (m, layer) in enumerate(rows):
+            if k == best:
+                continue
+            d = float(fit["fit"][best] - fit["fit"][k])
+            se = float(dual["diff_se"][best, k])
+            t = float(dual["diff_t"][best, k])
+            diffs_of.append({"best": list(rows[best]), "other": [m, layer], "difference": d, "se": se,
+                             "dof": float(dual["diff_dof"][best, k]), "ci95": [d - t * se, d + t * se],
+                             "p_value": float(dual["p_pairwise"][best, k]), "test": "t"})
+        gap = float(fit["fit"][best] - fit["ceiling"][0])
+        se = float(dual["ceiling_gap_se"][best])
+        t = float(dual["ceiling_gap_t"][best])
+        record["best_vs_lower_ceiling"] = {"difference": gap, "se": se, "dof": float(dual["ceiling_gap_dof"][best]),
+                                           "ci95": [gap - t * se, gap + t * se],
+                                           "p_value": float(dual["p_ceiling"][best]), "test": "t"}
+    else:
+        record["bootstrap"].update(resampled="stimuli", interval=method, generalises_to="new stimuli, these subjects")
         for k, (m, layer) in enumerate(rows):
             if k == best:
                 continue
             diffs = fit["fit_boot"][:, best] - fit["fit_boot"][:, k]
             d = float(fit["fit"][best] - fit["fit"][k])
-            tests.append({"best": list(rows[best]), "other": [m, layer], "difference": d,
-                          **metrics.interval(diffs, d, method), "p_value": metrics.bootstrap_p_value(diffs)})
-        for t, q in zip(tests, metrics.fdr_bh([t["p_value"] for t in tests])):
-            t["p_fdr"], t["fdr_below_0.05"] = q, bool(q < 0.05)
-        record["tests"] = sorted(tests, key=lambda t: t["difference"])
+            diffs_of.append({"best": list(rows[best]), "other": [m, layer], "difference": d,
+                             **metrics.interval(diffs, d, method), "p_value": metrics.bootstrap_p_value(diffs),
+                             "test": "bootstrap"})
         below = fit["fit_boot"][:, best] - fit["ceiling_boot"][:, 0]
         gap = float(fit["fit"][best] - fit["ceiling"][0])
         record["best_vs_lower_ceiling"] = {"difference": gap, **metrics.interval(below, gap, method),
-                                           "p_value": metrics.bootstrap_p_value(below)}
+                                           "p_value": metrics.bootstrap_p_value(below), "test": "bootstrap"}
+    for t, q in zip(diffs_of, metrics.fdr_bh([t["p_value"] for t in diffs_of])):
+        t["p_fdr"], t["fdr_below_0.05"] = q, bool(q < 0.05)
+    record["tests"] = sorted(diffs_of, key=lambda t: t["difference"])
     return record
 
 
