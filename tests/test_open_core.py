@@ -23,16 +23,40 @@ EXAMPLE = os.path.join(REPO, "examples", "92images")
 
 @pytest.fixture(scope="module")
 def objects_run(request, tmp_path_factory):
-    """The example config exactly as the repository has it, after its prepare script."""
+    """The example's own commands (its header), run as written from a copy of the repository root, where
+    config.yaml (the default config) is present and the example's ``standalone: true`` keeps it out."""
     with module_folder(request, tmp_path_factory, "objects92") as folder:
         yield _objects_run(folder)
 
 
+def example_commands(config_path):
+    """The shell commands an example's config header tells a user to type (``#   python ...``, ``#   snakemake
+    ...``), in order."""
+    out = []
+    for line in open(config_path).read().splitlines():
+        if not line.startswith("#"):
+            break
+        text = line.lstrip("#").split("  #")[0].strip()
+        if text.startswith(("python ", "snakemake ")):
+            out.append(text)
+    return out
+
+
 def _objects_run(folder):
-    subprocess.run([sys.executable, os.path.join(EXAMPLE, "prepare.py"), os.path.join(EXAMPLE, "data"),
-                    str(folder / "resources" / "92images")], check=True, cwd=folder)
-    shutil.copy(os.path.join(EXAMPLE, "config.yaml"), folder / "config.yaml")
-    run_snakemake(folder, "--cores", "2")
+    import shlex
+
+    shutil.copytree(REPO, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "results", "resources", ".snakemake", "__pycache__", "tests", "benchmarks", "notebooks"))
+    commands = example_commands(os.path.join(EXAMPLE, "config.yaml"))
+    assert [c.split()[0] for c in commands] == ["python", "snakemake"], commands
+    assert (folder / "config.yaml").exists()  # the default config is there, as in a clone
+    for command in commands:
+        argv = shlex.split(command)
+        if argv[0] == "python":
+            subprocess.run([sys.executable, *argv[1:]], check=True, cwd=folder)
+        else:
+            assert argv[1:3] == ["--cores", "2"], command
+            run_snakemake(folder, *argv[1:], snakefile=folder / "Snakefile")
     return folder
 
 

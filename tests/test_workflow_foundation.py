@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -27,6 +28,23 @@ def test_dry_run_of_the_default_config(tmp_path):
     out = proc.stdout + proc.stderr
     for rule, count in [("fetch_checkpoint", 3), ("prepare_model", 3 + 5), ("mnist", 1), ("labels_rdm", 5), ("report", 1)]:
         assert any(line.split()[:2] == [rule, str(count)] for line in out.splitlines()), out
+
+
+@pytest.mark.parametrize("standalone", [False, True], ids=["overlay", "standalone"])
+def test_a_configfile_is_an_overlay_unless_it_says_standalone(tmp_path, standalone):
+    """Run where config.yaml is: an overlay adds to it (its models planned too), a standalone file replaces it."""
+    shutil.copy(os.path.join(REPO, "config.yaml"), tmp_path / "config.yaml")
+    other = {"models": {"tiny": {"kind": "feedforward", "train": {"epochs": 1}}},
+             "rdms": {"tiny_rdms": {"models": ["tiny"], "stimuli": ["clean_5"]}},
+             "stimuli": {"clean_5": {"kind": "per_class", "n": 5}}}
+    if standalone:
+        other["standalone"] = True
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(other))
+    proc = run_snakemake(tmp_path, "--configfile", str(tmp_path / "other.yaml"), "-n", "--quiet", "rules", timeout=120)
+    counts = {line.split()[0]: int(line.split()[1]) for line in (proc.stdout + proc.stderr).splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert counts["prepare_model"] == (1 if standalone else 1 + 3 + 5), counts
+    assert ("fetch_checkpoint" in counts) is (not standalone), counts
 
 
 def test_bad_config_fails_before_any_job(tmp_path):

@@ -1,6 +1,7 @@
 rule embedding:
     input:
         unpack(embedding_inputs),
+        manifests=model_manifests,
     output:
         directory(f"{RESULTS}/embeddings/{{model}}/{{set}}/{{embedding}}.zarr"),
     params:
@@ -29,6 +30,7 @@ rule embedding:
 rule analysis:
     input:
         unpack(analysis_inputs),
+        manifests=analysis_manifests,
     output:
         store=directory(f"{RESULTS}/{{section}}/{{name}}.zarr"),
         metrics=f"{RESULTS}/metrics/{{section}}/{{name}}.json",

@@ -25,16 +25,20 @@ DEFAULT_CONFIGFILE = "config.yaml"
 def load_config():
     """config.yaml (as Snakemake's configfile directive would), then --configfile files and --config values.
 
+    A --configfile is an overlay, merged onto config.yaml key by key, unless it says ``standalone: true``: then
+    it is the whole config and config.yaml is not read (an example's config, run from the repository root).
     Every file is read with repgeom's strict YAML loader, so a syntax error names its line and column and a
     key given twice is refused (Snakemake's own loader keeps the last one silently).
     """
     merged = {}
-    if os.path.exists(DEFAULT_CONFIGFILE):
+    given = [load_yaml(str(path)) for path in workflow.overwrite_configfiles]  # checked strictly
+    standalone = any(isinstance(c, dict) and c.get("standalone") is True for c in given)
+    if standalone:
+        pass
+    elif os.path.exists(DEFAULT_CONFIGFILE):
         update_config(merged, load_yaml(DEFAULT_CONFIGFILE))
     elif not workflow.overwrite_configfiles:
         raise ConfigError(f"no {DEFAULT_CONFIGFILE} in {os.getcwd()} and no --configfile given")
-    for path in workflow.overwrite_configfiles:  # already merged into `config` by Snakemake: check them strictly
-        load_yaml(str(path))
     update_config(merged, config)  # --configfile contents and --config values win, as with the directive
     return merged
 
@@ -140,17 +144,21 @@ def stimuli_spec(wildcards):
 # ---- features and cubes ---------------------------------------------------------------------------
 
 def feature_inputs(wildcards):
-    return {"stimuli": PLAN.stimuli_path(wildcards.set), **PLAN.checkpoint_files(wildcards.model),
-            "manifests": manifests_for([wildcards.model])}
+    return {"stimuli": PLAN.stimuli_path(wildcards.set), **PLAN.checkpoint_files(wildcards.model)}
 
 
 def feature_nodes(wildcards):
     return as_json(PLAN.feature_nodes(wildcards.model, wildcards.set, manifest_of))
 
 
+def model_manifests(wildcards):
+    """The model's record when its nodes come from tracing (a checkpoint): its own input, so that a dry run,
+    before the checkpoint has run, still knows every other input of the job."""
+    return manifests_for([wildcards.model])
+
+
 def rdm_inputs(wildcards):
-    return {"features": PLAN.features_path(wildcards.model, wildcards.set),
-            "manifests": manifests_for([wildcards.model])}
+    return {"features": PLAN.features_path(wildcards.model, wildcards.set)}
 
 
 def cube_nodes(wildcards):
@@ -166,8 +174,7 @@ def reference_inputs(wildcards):
 
 
 def rdm_figure_inputs(wildcards):
-    return {"cube": PLAN.rdm_figure_cube(wildcards.request, wildcards.model, wildcards.set),
-            "manifests": manifests_for([wildcards.model])}
+    return {"cube": PLAN.rdm_figure_cube(wildcards.request, wildcards.model, wildcards.set)}
 
 
 def rdm_figure_nodes(wildcards):
@@ -188,13 +195,15 @@ def embedding_spec(wildcards):
 
 
 def embedding_inputs(wildcards):
-    return {"features": PLAN.features_path(wildcards.model, wildcards.set),
-            "manifests": manifests_for([wildcards.model])}
+    return {"features": PLAN.features_path(wildcards.model, wildcards.set)}
 
 
 def analysis_inputs(wildcards):
-    return {"inputs": PLAN.analysis_inputs(wildcards.section, wildcards.name),
-            "manifests": manifests_for(PLAN.analysis_models(wildcards.section, wildcards.name))}
+    return {"inputs": PLAN.analysis_inputs(wildcards.section, wildcards.name)}
+
+
+def analysis_manifests(wildcards):
+    return manifests_for(PLAN.analysis_models(wildcards.section, wildcards.name))
 
 
 def analysis_spec(wildcards):
@@ -214,8 +223,11 @@ def analysis_display(wildcards):
 
 
 def summary_inputs(wildcards):
-    return {"metrics": PLAN.metrics_files(), "cubes": sorted({PLAN.rdm_figure_cube(*k) for k in PLAN.rdm_figures}),
-            "manifests": manifests_for(list(dict.fromkeys(m for (_, m, _) in PLAN.rdm_figures)))}
+    return {"metrics": PLAN.metrics_files(), "cubes": sorted({PLAN.rdm_figure_cube(*k) for k in PLAN.rdm_figures})}
+
+
+def summary_manifests(wildcards):
+    return manifests_for(list(dict.fromkeys(m for (_, m, _) in PLAN.rdm_figures)))
 
 
 def summary_figures(wildcards):

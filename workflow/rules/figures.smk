@@ -1,6 +1,7 @@
 rule rdm_figure:
     input:
         unpack(rdm_figure_inputs),
+        manifests=model_manifests,
     output:
         figure=report(
             f"{RESULTS}/figures/rdms/{{request}}/{{model}}/{{set}}.png",

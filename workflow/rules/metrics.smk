@@ -5,6 +5,7 @@ localrules:
 rule metrics_summary:
     input:
         unpack(summary_inputs),
+        manifests=summary_manifests,
     output:
         report(f"{RESULTS}/metrics/summary.csv", caption="../report/metrics.rst", category="Metrics"),
     params:

@@ -1,6 +1,7 @@
 rule features:
     input:
         unpack(feature_inputs),
+        manifests=model_manifests,
     output:
         directory(f"{RESULTS}/features/{{model}}/{{set}}.zarr"),
     params:
@@ -28,6 +29,7 @@ rule features:
 rule rdm:
     input:
         unpack(rdm_inputs),
+        manifests=model_manifests,
     output:
         directory(f"{RESULTS}/rdms/{{method}}/{{model}}/{{set}}.zarr"),
     params:
