@@ -9,6 +9,14 @@ min_version("9.0")
 
 
 include: "workflow/rules/common.smk"
+
+
+# Jobs run the interpreter this workflow runs under (its folder first on PATH), not whatever `python` comes
+# first: `.venv/bin/snakemake` works without activating the venv. With --software-deployment-method conda
+# each job's own environment decides.
+if not uses_conda():
+    shell.prefix(f"export PATH={shlex.quote(os.path.dirname(sys.executable))}:\"$PATH\"; ")
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/stimuli.smk"
@@ -30,4 +38,4 @@ onsuccess:
 
 
 onerror:
-    print("\n".join(failure_lines(RESULTS, RUN_STARTED)), file=sys.stderr)
+    print("\n".join(failure_lines(RESULTS, RUN_STARTED, log)), file=sys.stderr)

@@ -109,11 +109,12 @@ def md5_of(data):
     return hashlib.md5(data).hexdigest()
 
 
-def run_snakemake(workdir, *args, timeout=900, check=True, snakefile=None):
-    """Run the real snakemake CLI on the repo's Snakefile (or ``snakefile``) in ``workdir``."""
+def run_snakemake(workdir, *args, timeout=900, check=True, snakefile=None, cwd=None):
+    """Run the real snakemake CLI on the repo's Snakefile (or ``snakefile``) in ``workdir`` (started in
+    ``cwd``: relative paths in ``args`` are the user's, typed there)."""
     cmd = [SNAKEMAKE, "-s", str(snakefile or os.path.join(REPO, "Snakefile")), "--directory", str(workdir), *args]
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc

@@ -124,6 +124,25 @@ def test_normalised_checkpoint_round_trips(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["m.pt"]
 
 
+def test_a_checkpoint_replaced_after_its_record_is_refused_by_name(tmp_path):
+    """A record describes its file: another valid network put in its place is refused, naming both files."""
+    import json
+
+    from repgeom.download import md5sum
+    from repgeom.errors import CheckpointRefused
+
+    path, record = str(tmp_path / "standard.pt"), tmp_path / "standard.json"
+    torch.manual_seed(0)
+    checkpoints.save_model(networks.RecurrentNet(time_steps=3).eval(), path)
+    record.write_text(json.dumps({"kind": "recurrent", "build": {"time_steps": 3}, "md5": md5sum(path)}))
+    net, rec = checkpoints.load_checkpoint(path, str(record))
+    assert rec["md5"] == md5sum(path)
+    torch.manual_seed(1)
+    checkpoints.save_model(networks.RecurrentNet(time_steps=3).eval(), path)  # other weights, same shape
+    with pytest.raises(CheckpointRefused, match="its record .*standard.json describes"):
+        checkpoints.load_checkpoint(path, str(record))
+
+
 def test_wrong_architecture_is_refused(tutorial_files):
     with pytest.raises(checkpoints.CheckpointRefused, match="'feedforward' network, but the config says 'recurrent'"):
         checkpoints.load_model(str(tutorial_files / "standard_model.pth"), kind="recurrent")

@@ -71,6 +71,11 @@ CONFIG_CASES = [
     ("torchvision weights and a checkpoint", lambda c: c["models"].update(
         t={**TORCHVISION, "weights": "DEFAULT", "checkpoint": {"path": "config.yaml"}}),
      ["config.models.t", "not both"]),
+    ("a torchvision builder typo", lambda c: c["models"].update(t={"kind": "torchvision", "builder": "resnet19"}),
+     ["config.models.t.builder", "'resnet19'", "did you mean 'resnet18'"]),
+    ("torchvision weights of another builder", lambda c: c["models"].update(
+        t={**TORCHVISION, "weights": "IMAGENET1K_V2"}),
+     ["config.models.t.weights", "'IMAGENET1K_V2'", "resnet18", "did you mean 'IMAGENET1K_V1'"]),
     ("module without its input size", lambda c: c["models"].update(u={"kind": "module", "class": "a.b:C"}),
      ["config.models.u.preprocess", "size"]),
     ("unknown stimulus kind", _set("stimuli.clean.kind", "random"), ["config.stimuli.clean.kind", "'random'"]),
@@ -212,3 +217,62 @@ def test_a_truncated_mnist_file_and_a_broken_image_are_one_line_naming_the_file(
     _write(folder, {"models": {"t": {**TORCHVISION, "num_classes": 2}},
                     "stimuli": {"photos": {"kind": "image_folder", "path": str(tmp_path / "photos")}}})
     _one_line_error(folder, "results/logs/stimuli/photos.log", ["cats/b.png", "not a readable image"])
+
+
+def test_jobs_run_the_workflows_interpreter_without_an_activated_environment(tmp_path):
+    """`.venv/bin/snakemake` called with a PATH that has no repgeom: the jobs still import it."""
+    import subprocess
+    import sys
+
+    from conftest import REPO, SNAKEMAKE
+
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({
+        "models": {"tiny": {"kind": "feedforward", "train": {"epochs": 1}}},
+        "stimuli": {"clean_5": {"kind": "per_class", "n": 5}}}))
+    proc = subprocess.run([SNAKEMAKE, "-s", os.path.join(REPO, "Snakefile"), "--cores", "1",
+                           "results/stimuli/clean_5.zarr"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, PATH="/usr/bin:/bin"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "results/stimuli/clean_5.zarr").is_dir() and sys.executable
+
+
+SNAKEMAKE_FAILURE_LOG = """\
+[Thu Dec  3 16:28:05 2026]
+rule rdm:
+    input: results/features/tiny/clean_5.zarr
+    output: results/rdms/euclidean/tiny/clean_5.zarr
+    log: {log}
+    jobid: 3
+[Thu Dec  3 16:28:09 2026]
+Error in rule rdm:
+    message: None
+    jobid: 3
+    input: results/features/tiny/clean_5.zarr
+    output: results/rdms/euclidean/tiny/clean_5.zarr
+    log: {log} (check log file(s) for error details)
+    shell:
+        python -m repgeom.steps.rdm --features results/features/tiny/clean_5.zarr > {log} 2>&1
+        (command exited with non-zero exit code)
+
+Shutting down, this might take some time.
+"""
+
+
+def test_a_failed_jobs_log_without_an_error_line_is_shown_by_its_last_lines(tmp_path):
+    from repgeom.runinfo import failure_lines
+
+    log = tmp_path / "results/logs/rdm/tiny.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("starting\n/usr/bin/python: Error while finding module specification for 'repgeom.steps.rdm' "
+                   "(ModuleNotFoundError: No module named 'repgeom')\n")
+    snakemake_log = tmp_path / "snakemake.log"
+    snakemake_log.write_text(SNAKEMAKE_FAILURE_LOG.format(log=log))
+    lines = failure_lines(str(tmp_path / "results"), 0.0, str(snakemake_log))
+    assert lines[0] == f"repgeom: {log}: no error line; its last lines:"
+    assert "No module named 'repgeom'" in lines[-1] and len(lines) == 3
+    log.write_text("2026-12-03 16:28:09,000 ERROR features store is corrupt: results/features/tiny/clean_5.zarr\n")
+    assert failure_lines(str(tmp_path / "results"), 0.0, str(snakemake_log)) == [
+        f"repgeom: {log}: features store is corrupt: results/features/tiny/clean_5.zarr"]
+    log.unlink()
+    assert failure_lines(str(tmp_path / "results"), 0.0, str(snakemake_log)) == [
+        f"repgeom: {log}: the job failed before writing its log"]

@@ -15,7 +15,7 @@ from repgeom import codehash
 LAYERS = [
     # foundations: nothing of repgeom below them
     {"registry", "errors", "devices", "plugins", "nodes", "preprocess", "networks", "intervals", "metrics", "store",
-     "runinfo", "export", "codehash"},
+     "runinfo", "export", "codehash", "torchvision_names"},
     # building blocks: registries of methods and kinds, files in and out
     {"download", "mnist", "rdm", "references", "dimreduction", "captions", "figures", "attacks", "models",
      "analyses.base"},

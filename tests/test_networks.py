@@ -127,3 +127,11 @@ def test_graph_derived_nodes_are_read_from_the_traced_graph():
     assert networks.graph_derived(_Activations(), ["lin", "relu", "relu_2"]) == relu({"relu": "lin"})
     assert networks.graph_derived(networks.Net(), TUTORIAL_FEEDFORWARD, tracer="hooks") == {}
     assert set(networks.GRAPH_OPS) <= set(store.NODE_OPS)  # every op the graph is read for can be recomputed
+
+
+def test_the_torchvision_names_checked_at_validation_are_the_installed_torchvisions():
+    """The table that validation checks builder and weights names against (without importing torchvision)
+    is the installed torchvision's: regenerate it with ``python -m repgeom.torchvision_names`` on upgrade."""
+    from repgeom import torchvision_names
+
+    assert torchvision_names.generate() == torchvision_names.BUILDERS

@@ -56,7 +56,7 @@ def _objects_run(folder):
             subprocess.run([sys.executable, *argv[1:]], check=True, cwd=folder)
         else:
             assert argv[1:3] == ["--cores", "2"], command
-            run_snakemake(folder, *argv[1:], snakefile=folder / "Snakefile")
+            run_snakemake(folder, *argv[1:], snakefile=folder / "Snakefile", cwd=folder)
     return folder
 
 
@@ -64,6 +64,23 @@ def _mat(name):
     import scipy.io
 
     return scipy.io.loadmat(os.path.join(EXAMPLE, "data", name), squeeze_me=True, struct_as_record=False)
+
+
+def test_the_examples_documented_dry_run_plans_before_any_job(tmp_path):
+    """From a copy of the repository root after the prepare script, the example's command as a dry run:
+    torchvision models, whose nodes only their (not yet run) model job knows, are planned, and the default
+    config.yaml beside it is not merged in (the example is standalone)."""
+    import shlex
+
+    shutil.copytree(REPO, tmp_path, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "results", "resources", ".snakemake", "__pycache__", "tests", "benchmarks", "notebooks"))
+    prepare, command = example_commands(os.path.join(EXAMPLE, "config.yaml"))
+    subprocess.run([sys.executable, *shlex.split(prepare)[1:]], check=True, cwd=tmp_path)
+    proc = run_snakemake(tmp_path, *shlex.split(command)[1:], "-n", "--quiet", "rules", snakefile=tmp_path / "Snakefile",
+                         cwd=tmp_path)
+    counts = {line.split()[0]: int(line.split()[1]) for line in (proc.stdout + proc.stderr).splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert counts["prepare_model"] == 2 and "fetch_checkpoint" not in counts, counts
 
 
 def test_the_92_images_are_an_image_folder_set(objects_run):
@@ -134,7 +151,8 @@ def test_brain_rdms_are_path_entries_aligned_by_id(objects_run):
 
 
 def _planned(folder):
-    proc = run_snakemake(folder, "-n", "--quiet", "rules")
+    proc = run_snakemake(folder, "-n", "--quiet", "rules", "--configfile", "examples/92images/config.yaml",
+                         snakefile=folder / "Snakefile", cwd=folder)
     counts = {}
     for line in (proc.stdout + proc.stderr).splitlines():
         parts = line.split()
@@ -147,11 +165,12 @@ def test_adding_a_reference_entry_reruns_that_path_only(objects_run, tmp_path):
     folder = tmp_path / "copy"
     shutil.copytree(objects_run, folder, symlinks=True)
     assert _planned(folder) == {}
-    cfg = yaml.safe_load((folder / "config.yaml").read_text())
+    example = folder / "examples/92images/config.yaml"
+    cfg = yaml.safe_load(example.read_text())
     cfg["references"]["behaviour"] = {"path": "resources/92images/92_behavRDMs.mat",
                                       "stimulus_order": "resources/92images/stimulus_order.txt"}
     cfg["paths"]["networks_vs_it"]["entries"].append({"reference": "behaviour"})
-    (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
+    example.write_text(yaml.safe_dump(cfg))
     # the new reference's import, then that path, its figure and the summary table: no network job
     assert _planned(folder) == {"reference_rdm": 1, "analysis": 1, "analysis_figure": 1, "metrics_summary": 1,
                                 "report": 1, "all": 1, "total": 6}
@@ -211,6 +230,9 @@ def test_a_user_module_goes_through_features_cubes_and_a_path(tmp_path, http_ser
                                     "nodes": "layers"}},
            "paths": {"tiny_path": {"stimuli": "digits", "entries": ["tiny", "labels"], "nodes": "all"}}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    # the dry run a user checks first plans it, before the model job has traced the network
+    dry = run_snakemake(tmp_path, "-n", "--quiet", "rules")
+    assert "prepare_model" in dry.stdout + dry.stderr
     run_snakemake(tmp_path, "--cores", "2")
     res = tmp_path / "results"
     record = json.loads((res / "checkpoints/tiny.json").read_text())

@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 
 from . import preprocess
+from .download import md5sum
 from .errors import CheckpointRefused
 from .models import MODEL_KINDS, tutorial_build_of, tutorial_kind_of
 
@@ -146,9 +147,18 @@ def read_normalised(path):
 
 
 def load_checkpoint(path, record_path):
-    """(network in eval mode, its record): the normalised checkpoint a ``prepare_model`` job wrote."""
+    """(network in eval mode, its record): the normalised checkpoint a ``prepare_model`` job wrote.
+
+    The record must describe this file: its md5 is checked, so a checkpoint replaced by hand (another valid
+    network) is refused by name instead of flowing downstream under the old record's provenance."""
     with open(record_path) as f:
         record = json.load(f)
+    want, got = record.get("md5"), md5sum(path)
+    if want and got != want:
+        raise CheckpointRefused(
+            f"{path}: md5 {got} is not the {want} its record {record_path} describes (the file was replaced "
+            f"after the model job ran); delete both to rebuild the model, or rerun it: snakemake --forcerun "
+            f"prepare_model ...")
     return load_model(path, kind=record["kind"], build=record["build"]), record
 
 

@@ -37,6 +37,7 @@ from typing import Callable, Optional
 from . import nodes as nodes_mod
 from .preprocess import resolve as resolve_preprocess
 from .registry import Registry
+from .torchvision_names import builder_problem, weights_problem
 
 MODEL_KINDS = Registry("model kind")
 LABEL_SPACES = Registry("label space")
@@ -247,6 +248,12 @@ class TorchvisionKind(ModelKind):
 
     def check(self, name, spec):
         problems = super().check(name, spec)
+        builder = spec.get("builder")
+        if isinstance(builder, str):
+            problems += [p for p in (builder_problem(builder, f"config.models.{name}.builder"),) if p]
+            if isinstance(spec.get("weights"), str):
+                problems += [p for p in (weights_problem(builder, spec["weights"], f"config.models.{name}.weights"),)
+                             if p]
         if spec.get("weights") and spec.get("checkpoint"):
             problems.append(f"config.models.{name}: give torchvision weights or a checkpoint, not both")
         if spec.get("weights") and spec.get("num_classes", 1000) != 1000:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+from typing import Optional
 
 ERROR_MARK = " ERROR "
 
@@ -31,8 +32,46 @@ def failures(results: str, since: float) -> list:
     return out
 
 
-def failure_lines(results: str, since: float) -> list:
-    lines = [f"repgeom: {path}: {message}" for path, message in failures(results, since)]
+def failed_job_logs(snakemake_log: Optional[str]) -> list:
+    """The log files of the jobs Snakemake reports as failed (``Error in rule ...`` blocks of its own log)."""
+    out = []
+    try:
+        with open(snakemake_log, errors="replace") as f:
+            lines = f.read().splitlines()
+    except (OSError, TypeError):
+        return out
+    in_error = False
+    for line in lines:
+        if line.startswith("Error in rule "):
+            in_error = True
+        elif in_error and line.strip().startswith("log:"):
+            path = line.split("log:", 1)[1].split(" (check log file")[0].strip()
+            if path and path not in out:
+                out.append(path)
+            in_error = False
+        elif not line.strip():
+            in_error = False
+    return out
+
+
+def failure_lines(results: str, since: float, snakemake_log: Optional[str] = None, tail: int = 6) -> list:
+    """What the console says when a run fails: each failed job's error line (its log's ERROR, or a
+    traceback's last line); for a failed job whose log has neither (e.g. the interpreter could not start
+    the step), its log's last lines."""
+    found = failures(results, since)
+    lines = [f"repgeom: {path}: {message}" for path, message in found]
+    named = {os.path.abspath(p) for p, _ in found}
+    for path in failed_job_logs(snakemake_log):
+        if os.path.abspath(path) in named:
+            continue
+        try:
+            with open(path, errors="replace") as f:
+                last = [line.rstrip("\n") for line in f if line.strip()][-tail:]
+        except OSError:
+            last = []
+        lines.append(f"repgeom: {path}: no error line; its last lines:" if last else
+                     f"repgeom: {path}: the job failed before writing its log")
+        lines += [f"  | {line}" for line in last]
     return lines or ["repgeom: a job failed; its log under results/logs says why"]
 
 

@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import sys
 import time
 
@@ -19,6 +20,23 @@ from repgeom.plan import Plan, as_json
 from repgeom.runinfo import failure_lines, summary_lines
 
 RUN_STARTED = time.time()
+
+
+def shown_path(path):
+    """A config file's path as the report shows it: relative to the working folder when inside it (so a run
+    copied or moved elsewhere does not redraw its report for a path alone)."""
+    rel = os.path.relpath(os.path.abspath(str(path)))
+    return str(path) if rel.startswith("..") else rel
+
+
+def uses_conda():
+    """Whether jobs run in their own conda environments (--software-deployment-method conda)."""
+    try:
+        from snakemake_interface_executor_plugins.settings import DeploymentMethod
+
+        return DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+    except (ImportError, AttributeError):
+        return False
 DEFAULT_CONFIGFILE = "config.yaml"
 
 
@@ -248,7 +266,7 @@ def report_info(wildcards):
     digest = hashlib.sha256(as_json(config).encode()).hexdigest()[:16]
     return as_json({"title": rep.get("title") or "repgeom report", "subtitle": rep.get("subtitle", ""),
                     "models": list(MODELS), "config_digest": digest,
-                    "configfiles": ", ".join(map(str, workflow.overwrite_configfiles)) or DEFAULT_CONFIGFILE})
+                    "configfiles": ", ".join(map(shown_path, workflow.overwrite_configfiles)) or DEFAULT_CONFIGFILE})
 
 
 # ---- accuracy -------------------------------------------------------------------------------------
