@@ -25,6 +25,52 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
 
 
+class SubjectPopulation:
+    """A model "layer" and a population of subjects over stimuli of six Gaussian classes: each subject a
+    random map (a shared map plus ``subject_noise`` of its own) plus measurement noise.  The test suite uses
+    it too (``tests/test_inference.py``)."""
+
+    def __init__(self, seed: int = 31, subject_noise: float = 1.5, K: int = 6, d: int = 12):
+        self.rng = rng = np.random.default_rng(seed)
+        self.K, self.d, self.subject_noise = K, d, subject_noise
+        self.mu = rng.standard_normal((K, d)) * 0.9
+        self.B0 = rng.standard_normal((d, d)) / np.sqrt(d)
+        self.C = self.B0 + 0.8 * rng.standard_normal((d, d)) / np.sqrt(d)
+
+    def subject_map(self):
+        return self.B0 + self.subject_noise * self.rng.standard_normal((self.d, self.d)) / np.sqrt(self.d)
+
+    def layers(self, classes, maps):
+        """The model's activations and each subject's responses to stimuli of ``classes``."""
+        x = self.mu[classes] + self.rng.standard_normal((len(classes), self.d))
+        return ([np.tanh(x @ self.C * 1.2) + 0.5 * self.rng.standard_normal(x.shape)]
+                + [np.tanh(x @ B * 1.2) + 0.8 * self.rng.standard_normal(x.shape) for B in maps])
+
+    def fit(self, n_subjects: int, pairs: int, batches: int = 4):
+        """(population fit: the mean over ``n_subjects`` simulated subjects of the model's corr with each over
+        ``batches`` x ``pairs`` independent stimulus pairs, each subject's fit)."""
+        from repgeom import inference
+
+        population = [self.subject_map() for _ in range(n_subjects)]
+        P = n_subjects + 1
+        G, sums, count = np.zeros((P, P)), np.zeros(P), 0
+        for _ in range(batches):
+            c1, c2 = self.rng.integers(0, self.K, (2, pairs))
+            V = np.stack([((a - b) ** 2).mean(1) for a, b in zip(self.layers(c1, population),
+                                                                  self.layers(c2, population))])
+            G, sums, count = G + V @ V.T, sums + V.sum(1), count + V.shape[1]
+        per = inference.subject_fits(G, sums, count, [0], range(1, P), "corr")[0]
+        return per.mean(), per
+
+    def experiment(self, n_subjects: int, n_stimuli: int = 92):
+        """Euclidean RDMs of the model and of ``n_subjects`` new subjects on ``n_stimuli`` new stimuli."""
+        from repgeom import rdm
+
+        classes = self.rng.integers(0, self.K, n_stimuli)
+        return [rdm.compute(f, "euclidean") for f in self.layers(classes, [self.subject_map()
+                                                                           for _ in range(n_subjects)])]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--subjects", type=int, default=6)
@@ -33,41 +79,20 @@ def main():
     ap.add_argument("--resamples", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=31)
     args = ap.parse_args()
-    from repgeom import inference, metrics, rdm
+    from repgeom import inference, metrics
 
     S = args.subjects
-    rng = np.random.default_rng(args.seed)
-    K, d = 6, 12
-    mu = rng.standard_normal((K, d)) * 0.9
-    B0 = rng.standard_normal((d, d)) / np.sqrt(d)
-    C = B0 + 0.8 * rng.standard_normal((d, d)) / np.sqrt(d)
-
-    def subject_map():
-        return B0 + args.subject_noise * rng.standard_normal((d, d)) / np.sqrt(d)
-
-    def layers(classes, maps):
-        x = mu[classes] + rng.standard_normal((len(classes), d))
-        return ([np.tanh(x @ C * 1.2) + 0.5 * rng.standard_normal(x.shape)]
-                + [np.tanh(x @ B * 1.2) + 0.8 * rng.standard_normal(x.shape) for B in maps])
-
+    sim = SubjectPopulation(args.seed, args.subject_noise)
     t = time.time()
-    population = [subject_map() for _ in range(150)]
-    P = len(population) + 1
-    G, sums, count = np.zeros((P, P)), np.zeros(P), 0
-    for _ in range(4):
-        c1, c2 = rng.integers(0, K, (2, 100_000))
-        V = np.stack([((a - b) ** 2).mean(1) for a, b in zip(layers(c1, population), layers(c2, population))])
-        G, sums, count = G + V @ V.T, sums + V.sum(1), count + V.shape[1]
-    per = inference.subject_fits(G, sums, count, [0], range(1, P), "corr")[0]
-    truth = per.mean()
+    truth, per = sim.fit(150, 100_000)
     print(f"{S} subjects (map noise {args.subject_noise}), 92 stimuli: population fit {truth:.4f} (sd over "
           f"subjects {per.std():.4f}; {time.time() - t:.0f} s)", flush=True)
     covered = {"two-factor, Welch df": [], "two-factor, rsatoolbox": [], "stimuli only (BC)": []}
     t = time.time()
     for e in range(args.experiments):
-        mats = [rdm.compute(f, "euclidean") for f in layers(rng.integers(0, K, 92), [subject_map() for _ in range(S)])]
+        mats = sim.experiment(S)
         r = inference.reference_fit(mats[:1], mats[1:], 92, "corr", n_boot=args.resamples,
-                                    boot_seed=int(rng.integers(1 << 30)), resample_subjects=True)
+                                    boot_seed=int(sim.rng.integers(1 << 30)), resample_subjects=True)
         for key, rule in (("two-factor, Welch df", "welch"), ("two-factor, rsatoolbox", "rsatoolbox")):
             lo, hi = inference.two_factor_tests(r["fit"], r["ceiling"], r["dual_cov"], S, 92, rule=rule)["ci"][0]
             covered[key].append(lo <= truth <= hi)

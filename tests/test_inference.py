@@ -246,35 +246,19 @@ def test_the_two_factor_fit_interval_covers_the_mean_over_new_subjects_and_stimu
     (docs/decisions.md: the two-factor t interval with Welch-Satterthwaite df, rsatoolbox's 5 df, and the
     stimulus-only interval, which ignores that the subjects are a sample); here 100 experiments with 400
     resamples (Monte Carlo error 0.02)."""
-    rng = np.random.default_rng(31)
-    K, d, S = 6, 12, 6
-    mu = rng.standard_normal((K, d)) * 0.9
-    B0 = rng.standard_normal((d, d)) / np.sqrt(d)
-    C = B0 + 0.8 * rng.standard_normal((d, d)) / np.sqrt(d)
+    import importlib.util
 
-    def subject_map():
-        return B0 + 1.5 * rng.standard_normal((d, d)) / np.sqrt(d)
-
-    def layers(classes, maps):
-        x = mu[classes] + rng.standard_normal((len(classes), d))
-        return ([np.tanh(x @ C * 1.2) + 0.5 * rng.standard_normal(x.shape)]
-                + [np.tanh(x @ M * 1.2) + 0.8 * rng.standard_normal(x.shape) for M in maps])
-
-    population = [subject_map() for _ in range(60)]
-    P = len(population) + 1
-    G, sums, count = np.zeros((P, P)), np.zeros(P), 0
-    for _ in range(4):
-        c1, c2 = rng.integers(0, K, (2, 150_000))
-        V = np.stack([((a - b) ** 2).mean(1) for a, b in zip(layers(c1, population), layers(c2, population))])
-        G, sums, count = G + V @ V.T, sums + V.sum(1), count + V.shape[1]
-    truth = inference.subject_fits(G, sums, count, [0], range(1, P), "corr")[0].mean()
-    from repgeom import rdm
-
+    spec = importlib.util.spec_from_file_location("coverage_two_factor",
+                                                  os.path.join(REPO, "benchmarks", "coverage_two_factor.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    sim = bench.SubjectPopulation(seed=31, subject_noise=1.5)
+    truth, _ = sim.fit(60, 150_000)
     covered = []
     for _ in range(100):
-        mats = [rdm.compute(f, "euclidean") for f in layers(rng.integers(0, K, 92), [subject_map() for _ in range(S)])]
+        mats = sim.experiment(6)
         r = inference.reference_fit(mats[:1], mats[1:], 92, "corr", n_boot=400,
-                                    boot_seed=int(rng.integers(1 << 30)), resample_subjects=True)
+                                    boot_seed=int(sim.rng.integers(1 << 30)), resample_subjects=True)
         lo, hi = r["two_factor"]["ci"][0]
         covered.append(lo <= truth <= hi)
     assert 0.91 <= np.mean(covered) <= 0.99, np.mean(covered)

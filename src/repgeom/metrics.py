@@ -223,10 +223,11 @@ def interval(values, estimate: Optional[float] = None, method: str = "percentile
 
 
 def path_metric_intervals(distances, names, layers, kinds, point: Optional[dict] = None,
-                          method: str = INTERVAL_METHOD):
+                          method: str = INTERVAL_METHOD, replicates: Optional[list] = None):
     """:func:`path_metrics`' numbers with intervals over replicates (``distances``: (B, E, E)): ``method``
-    around the estimate's numbers ``point`` (:func:`path_metrics` of the estimate), percentile without."""
-    reps = [path_metrics(d, names, layers, kinds) for d in distances]
+    around the estimate's numbers ``point`` (:func:`path_metrics` of the estimate), percentile without.
+    ``replicates``: :func:`path_metrics` of each of ``distances``, when the caller has them already."""
+    reps = replicates or [path_metrics(d, names, layers, kinds) for d in distances]
     first = reps[0]
 
     def iv(get):
@@ -249,7 +250,7 @@ def path_metric_intervals(distances, names, layers, kinds, point: Optional[dict]
 
 
 def model_differences(point, distances, names, layers, kinds, seeds: Optional["SeedResamples"] = None,
-                      families=()):
+                      families=(), replicates: Optional[list] = None):
     """For every pair of models and point entry: the difference of their last layers' distances to it.
 
     ``point``: :func:`path_metrics` of the estimate; ``distances``: (B, E, E) replicates (paired: the same

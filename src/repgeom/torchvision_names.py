@@ -98,13 +98,17 @@ def generate() -> dict:
     return {n: [w.name for w in tvm.get_model_weights(n)] for n in tvm.list_models(module=tvm)}
 
 
+def _did_you_mean(word: str, options, n: int) -> str:
+    close = difflib.get_close_matches(word, list(options), n=n, cutoff=0.6)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
 def builder_problem(builder: str, where: str):
     """A message naming the key, with the closest builder names, when ``builder`` is not one; else None."""
     if builder in BUILDERS:
         return None
-    close = difflib.get_close_matches(builder, list(BUILDERS), n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return (f"{where}: {builder!r} is not a torchvision.models classification builder{hint} "
+    return (f"{where}: {builder!r} is not a torchvision.models classification builder"
+            f"{_did_you_mean(builder, BUILDERS, 3)} "
             f"(torchvision {TORCHVISION_VERSION} has {len(BUILDERS)}: python -m repgeom.torchvision_names lists them)")
 
 
@@ -113,9 +117,8 @@ def weights_problem(builder: str, weights: str, where: str):
     valid = BUILDERS.get(builder)
     if valid is None or weights == "DEFAULT" or weights in valid:
         return None
-    close = difflib.get_close_matches(weights, valid, n=2, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"{where}: torchvision has no weights {weights!r} for {builder}{hint} (valid: {['DEFAULT'] + valid})"
+    return (f"{where}: torchvision has no weights {weights!r} for {builder}{_did_you_mean(weights, valid, 2)} "
+            f"(valid: {['DEFAULT'] + valid})")
 
 
 if __name__ == "__main__":

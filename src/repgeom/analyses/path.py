@@ -298,8 +298,10 @@ def path_record(job: dict, result, n: int, provenance: dict, labels=None) -> tup
             record["bootstrap"]["design"] = ("within each class, n_c - 1 of its n_c stimuli (Rao-Wu rescaled "
                                              "bootstrap); same- and other-class pairs keep the set's shares")
         record["bootstrap"]["interval"] = metrics.INTERVAL_METHOD
-        record["intervals"] = metrics.path_metric_intervals(b["distance"], p.names, p.layers, p.kinds, per_entry)
-        seeds = seed_resamples(job, result, per_entry, n)
+        reps = [metrics.path_metrics(d, p.names, p.layers, p.kinds) for d in b["distance"]]  # once, for all
+        record["intervals"] = metrics.path_metric_intervals(b["distance"], p.names, p.layers, p.kinds, per_entry,
+                                                            replicates=reps)
+        seeds = seed_resamples(job, result, per_entry, n, reps)
         if seeds is not None:
             record["bootstrap"]["families"] = (
                 f"a family's numbers are the mean over its {len(result.paths)} seeds, with t intervals over "
@@ -307,7 +309,7 @@ def path_record(job: dict, result, n: int, provenance: dict, labels=None) -> tup
                 "Schütt et al. 2023's correction, Welch-Satterthwaite degrees of freedom): they generalise to new "
                 "stimuli and new seeds")
         record["differences"] = metrics.model_differences(per_entry, b["distance"], p.names, p.layers, p.kinds,
-                                                          seeds, job.get("families", []))
+                                                          seeds, job.get("families", []), replicates=reps)
         variables.update(
             distance_bootstrap=(("bootstrap", "entry", "entry_j"), b["distance"],
                                 {"long_name": "distance on stimulus resamples"}),
@@ -334,7 +336,7 @@ def path_record(job: dict, result, n: int, provenance: dict, labels=None) -> tup
     return record, attrs, variables
 
 
-def seed_resamples(job, result, per_entry0, n):
+def seed_resamples(job, result, per_entry0, n, replicates0=None):
     """Every seed's path numbers on the data and on the path's stimulus resamples, with seed draws
     (:class:`repgeom.metrics.SeedResamples`); None without seeds or resamples."""
     b = result.bootstrap
@@ -342,7 +344,8 @@ def seed_resamples(job, result, per_entry0, n):
         return None
     R = len(result.paths)
     point = [per_entry0] + [metrics.path_metrics(p.distance, p.names, p.layers, p.kinds) for p in result.paths[1:]]
-    resampled = [[metrics.path_metrics(d, p.names, p.layers, p.kinds) for d in b["replicate_distance"][r]]
+    resampled = [replicates0 if r == 0 and replicates0 else
+                 [metrics.path_metrics(d, p.names, p.layers, p.kinds) for d in b["replicate_distance"][r]]
                  for r, p in enumerate(result.paths)]
     draws = inference.subject_draws(R, len(b["samples"]), job["bootstrap"].get("seed", 0))
     return metrics.SeedResamples(point, resampled, [p.distance for p in result.paths], b["replicate_distance"],
